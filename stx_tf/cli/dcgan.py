@@ -1,0 +1,5 @@
+"""`stx` sub-commands for dcgan (not yet written)."""
+
+
+def register(subparsers) -> None:
+    """Add this feature's sub-commands to ``stx``."""

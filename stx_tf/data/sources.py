@@ -1,0 +1,78 @@
+"""One entry point for user input: any folder, zip, TFRecord set, glob or list of images."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import tensorflow as tf
+
+from stx_tf.data.folders import files_dataset, list_images, read_image_folder, read_zip, zip_members
+from stx_tf.data.images import IMAGE_SUFFIXES
+from stx_tf.data.tfrecords import TFREC_SUFFIXES, count_records, is_remote, read_tfrecords
+
+
+def source_kind(source) -> str:
+    """Classify an input: ``"tfrecords"``, ``"folder"``, ``"zip"``, ``"files"`` or ``"file"``.
+
+    Raises:
+        ValueError: the source does not exist or is of an unknown kind.
+    """
+    if isinstance(source, list | tuple):
+        if not source:
+            raise ValueError("empty list of inputs")
+        suffixes = {Path(str(s)).suffix.lower() for s in source}
+        return "tfrecords" if suffixes <= set(TFREC_SUFFIXES) else "files"
+    text = str(source)
+    if is_remote(text) or any(c in text for c in "*?["):
+        return "tfrecords"
+    path = Path(text)
+    if path.is_dir():
+        has_tfrec = any(p.suffix.lower() in TFREC_SUFFIXES for p in path.iterdir())
+        return "tfrecords" if has_tfrec else "folder"
+    if not path.exists():
+        raise ValueError(f"{path}: no such file or folder")
+    suffix = path.suffix.lower()
+    if suffix == ".zip":
+        return "zip"
+    if suffix in TFREC_SUFFIXES:
+        return "tfrecords"
+    if suffix in IMAGE_SUFFIXES:
+        return "file"
+    raise ValueError(f"{path}: not an image, zip, folder or TFRecord file")
+
+
+def load_images(source, size: int = 256, with_names: bool = False, skip_bad: bool = False) -> tf.data.Dataset:
+    """Load any supported source as float32 ``(size, size, 3)`` images in ``[-1, 1]``.
+
+    Args:
+        source: a folder of images, a folder of ``.tfrec`` files, a glob or ``gs://`` pattern, a ``.zip`` of
+            images, one image file, or a list of image / TFRecord files.
+        size: output side (shorter side resized, then centre crop; see :mod:`stx_tf.data.images`).
+        with_names: yield ``(image, name)`` pairs.
+        skip_bad: skip unusable files / records with a warning instead of raising.
+    """
+    kind = source_kind(source)
+    if kind == "tfrecords":
+        return read_tfrecords(source, size=size, with_names=with_names, skip_corrupt=skip_bad)
+    if kind == "folder":
+        return read_image_folder(source, size=size, with_names=with_names, skip_bad=skip_bad)
+    if kind == "zip":
+        return read_zip(source, size=size, with_names=with_names, skip_bad=skip_bad)
+    files = [source] if kind == "file" else list(source)
+    for f in files:
+        if not os.path.isfile(f):
+            raise ValueError(f"{f}: no such file")
+    return files_dataset(files, size=size, with_names=with_names)
+
+
+def count_images(source, skip_bad: bool = False) -> int:
+    """Number of images in a source, without decoding them."""
+    kind = source_kind(source)
+    if kind == "tfrecords":
+        return count_records(source)
+    if kind == "folder":
+        return len(list_images(source, skip_bad=skip_bad))
+    if kind == "zip":
+        return len(zip_members(source, skip_bad=skip_bad, check=False))
+    return 1 if kind == "file" else len(source)

@@ -1,0 +1,272 @@
+"""stx_tf.data: schema, round trip, bad inputs, conversions, pairing, augmentation, discovery."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from stx_tf import data
+from stx_tf.data import tfrecords as tfr
+
+
+def _names(ds):
+    return [n.numpy().decode() for _, n in ds]
+
+
+# --- schema and round trip ---------------------------------------------------------------------------
+
+
+def test_write_uses_competition_schema_and_shard_names(jpeg_folder, tmp_path):
+    shards = data.write_tfrecords(
+        data.list_images(jpeg_folder), tmp_path / "rec", prefix="monet", per_shard=4
+    )
+    assert [p.name for p in shards] == ["monet00-4.tfrec", "monet01-2.tfrec"]
+    raw = next(iter(tf.data.TFRecordDataset(str(shards[0])))).numpy()
+    feats = tf.train.Example.FromString(raw).features.feature
+    assert set(feats) == {"image", "image_name", "target"}
+    assert feats["target"].bytes_list.value[0] == b"monet"
+    assert feats["image_name"].bytes_list.value[0] == b"img00"
+    assert data.count_records(tmp_path / "rec") == 6
+    assert data.count_records(tmp_path / "rec", trust_names=False) == 6
+
+
+def test_round_trip_is_lossless(jpeg_folder, tmp_path):
+    data.write_tfrecords(jpeg_folder, tmp_path / "rec", prefix="photo", n_shards=2)
+    from_folder = {
+        n.numpy().decode(): i.numpy() for i, n in data.read_image_folder(jpeg_folder, with_names=True)
+    }
+    from_rec = {
+        n.numpy().decode(): i.numpy() for i, n in data.read_tfrecords(tmp_path / "rec", with_names=True)
+    }
+    assert from_folder.keys() == from_rec.keys()
+    for name, image in from_rec.items():
+        assert image.shape == (256, 256, 3) and image.dtype == np.float32
+        assert -1.0 <= image.min() and image.max() <= 1.0
+        np.testing.assert_array_equal(image, from_folder[name])
+    for raw in tf.data.TFRecordDataset(sorted(str(p) for p in (tmp_path / "rec").iterdir())):
+        feats = tf.train.Example.FromString(raw.numpy()).features.feature
+        name = feats["image_name"].bytes_list.value[0].decode()
+        assert feats["image"].bytes_list.value[0] == (jpeg_folder / f"{name}.jpg").read_bytes()
+
+
+def test_read_tfrecords_glob_and_resize(jpeg_folder, tmp_path):
+    data.write_tfrecords(jpeg_folder, tmp_path, prefix="photo", per_shard=3)
+    images = list(data.read_tfrecords(str(tmp_path / "photo*.tfrec"), size=64))
+    assert len(images) == 6 and images[0].shape == (64, 64, 3)
+
+
+# --- bad input ---------------------------------------------------------------------------------------
+
+
+def _write_raw(path, payloads):
+    with tf.io.TFRecordWriter(str(path)) as w:
+        for p in payloads:
+            w.write(p)
+
+
+def _good_record(rgb_factory, name="a"):
+    buf = io.BytesIO()
+    Image.fromarray(rgb_factory(1, 32)).save(buf, format="JPEG")
+    return tfr.make_example(buf.getvalue(), name, "photo")
+
+
+def test_truncated_tfrecord_names_file_and_record(tmp_path, rgb_factory):
+    path = tmp_path / "photo00-3.tfrec"
+    _write_raw(path, [_good_record(rgb_factory, str(i)) for i in range(3)])
+    raw = path.read_bytes()
+    path.write_bytes(raw[: len(raw) - 50])
+    with pytest.raises(ValueError, match=r"photo00-3\.tfrec.*record 2.*truncated"):
+        data.read_tfrecords(path)
+    with pytest.raises(ValueError, match="truncated"):
+        data.count_records(path, trust_names=False)
+    assert len(list(data.read_tfrecords(path, skip_corrupt=True, size=32))) == 2
+
+
+def test_record_without_image_and_non_jpeg(tmp_path, rgb_factory):
+    no_image = tf.train.Example(
+        features=tf.train.Features(feature={"image_name": tfr._bytes_feature(b"x")})
+    ).SerializeToString()
+    buf = io.BytesIO()
+    Image.fromarray(rgb_factory(2, 32)).save(buf, format="PNG")
+    png = tfr.make_example(buf.getvalue(), "png", "photo")
+    path = tmp_path / "bad.tfrec"
+    _write_raw(path, [_good_record(rgb_factory), no_image, png])
+    with pytest.raises(
+        ValueError, match=r"bad\.tfrec: record 1: has no 'image' feature.*record 2: 'image' is not JPEG"
+    ):
+        data.read_tfrecords(path)
+    kept = list(data.read_tfrecords(path, skip_corrupt=True, size=32, with_names=True))
+    assert [n.numpy() for _, n in kept] == [b"a"]
+
+
+def test_missing_paths_and_empty_folder(tmp_path):
+    with pytest.raises(ValueError, match="no such file or folder"):
+        data.read_tfrecords(tmp_path / "nope.tfrec")
+    with pytest.raises(ValueError, match="no TFRecord files match"):
+        data.read_tfrecords(str(tmp_path / "*.tfrec"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no images found"):
+        data.read_image_folder(tmp_path / "empty")
+    with pytest.raises(ValueError, match="no such folder"):
+        data.list_images(tmp_path / "missing")
+
+
+def test_non_image_file_in_folder(jpeg_folder):
+    (jpeg_folder / "notes.txt").write_text("hello")
+    (jpeg_folder / "fake.jpg").write_text("not a jpeg")
+    with pytest.raises(ValueError, match=r"fake\.jpg: not a readable image.*1 more"):
+        data.list_images(jpeg_folder)
+    assert len(data.list_images(jpeg_folder, skip_bad=True)) == 6
+
+
+def test_modes_and_sizes_become_rgb_squares(tmp_path, rgb_factory):
+    rgb = rgb_factory(3, 80)
+    folder = tmp_path / "modes"
+    folder.mkdir()
+    Image.fromarray(rgb).convert("L").save(folder / "gray.jpg")
+    Image.fromarray(rgb).convert("P").save(folder / "palette.png")
+    rgba = np.dstack([rgb, np.full(rgb.shape[:2], 128, np.uint8)])
+    Image.fromarray(rgba, "RGBA").save(folder / "rgba.png")
+    Image.fromarray(rgb).convert("CMYK").save(folder / "cmyk.jpg")
+    Image.fromarray(rgb[..., 0].astype(np.uint16) * 257).save(folder / "deep.png")
+    Image.fromarray(rgb_factory(4, 300)[:, :200]).save(folder / "tall.jpg")
+    images = dict(_pairs(data.read_image_folder(folder, size=64, with_names=True)))
+    assert set(images) == {"gray", "palette", "rgba", "cmyk", "deep", "tall"}
+    for image in images.values():
+        assert image.shape == (64, 64, 3)
+    gray = images["gray"]
+    np.testing.assert_allclose(gray[..., 0], gray[..., 1], atol=1e-6)
+    assert images["rgba"].mean() > images["palette"].mean()  # alpha composited on white
+    cmyk_pil = data.fit_square(data.read_image_file(folder / "cmyk.jpg"), 64).astype(np.float32) / 127.5 - 1
+    assert np.abs(images["cmyk"] - cmyk_pil).mean() < 0.1
+
+
+def _pairs(ds):
+    for image, name in ds:
+        yield name.numpy().decode(), image.numpy()
+
+
+def test_load_image_rules(tmp_path, rgb_factory):
+    Image.fromarray(rgb_factory(5, 20)).save(tmp_path / "tiny.png")
+    with pytest.raises(ValueError, match="too small"):
+        data.load_image(tmp_path / "tiny.png")
+    Image.fromarray(rgb_factory(6, 300)).save(tmp_path / "big.png")
+    assert data.load_image(tmp_path / "big.png", max_dim=100).shape == (100, 100, 3)
+    (tmp_path / "bad.jpg").write_bytes(b"\x00" * 100)
+    with pytest.raises(ValueError, match=r"bad\.jpg: not a readable image"):
+        data.load_image(tmp_path / "bad.jpg")
+
+
+def test_zip_source(tmp_path, jpeg_folder):
+    zpath = tmp_path / "images.zip"
+    with zipfile.ZipFile(zpath, "w") as zf:
+        for p in sorted(jpeg_folder.iterdir()):
+            zf.write(p, p.name)
+    assert data.count_images(zpath) == 6
+    assert _names(data.load_images(zpath, with_names=True)) == [f"img{i:02d}" for i in range(6)]
+    with zipfile.ZipFile(zpath, "a") as zf:
+        zf.writestr("readme.txt", "x")
+    with pytest.raises(ValueError, match="readme.txt"):
+        data.load_images(zpath)
+
+
+# --- augmentation, DiffAugment, pipelines ------------------------------------------------------------
+
+
+def test_augment_shapes():
+    image = tf.random.uniform((64, 64, 3), -1, 1)
+    assert data.augment(image, size=64, rot90=True).shape == (64, 64, 3)
+    assert data.random_jitter(image, 64).shape == (64, 64, 3)
+
+
+def test_diff_augment_is_differentiable():
+    x = tf.Variable(tf.random.uniform((4, 32, 32, 3), -1, 1))
+    with tf.GradientTape() as tape:
+        y = data.diff_augment(x)
+        loss = tf.reduce_sum(y)
+    assert y.shape == x.shape
+    grad = tape.gradient(loss, x)
+    assert grad is not None and float(tf.reduce_sum(tf.abs(grad))) > 0
+    with pytest.raises(ValueError, match="unknown DiffAugment policy"):
+        data.diff_augment(x, "colour")
+
+
+def test_pair_domains_covers_the_larger_domain():
+    photos = tf.data.Dataset.range(10).map(lambda i: tf.fill((2, 2, 3), tf.cast(i, tf.float32)))
+    paintings = tf.data.Dataset.range(3).map(lambda i: tf.fill((2, 2, 3), 100.0 + tf.cast(i, tf.float32)))
+    paired, steps = data.pair_domains(photos, paintings, batch_size=2)
+    assert steps == 5
+    for _ in range(2):  # every epoch sees each photo exactly once; paintings repeat
+        seen_a, seen_b = [], []
+        for a, b in paired:
+            seen_a += a[:, 0, 0, 0].numpy().tolist()
+            seen_b += b[:, 0, 0, 0].numpy().tolist()
+        assert sorted(seen_a) == list(range(10))
+        assert len(seen_b) == 10 and set(seen_b) == {100.0, 101.0, 102.0}
+    with pytest.raises(ValueError, match="larger than both"):
+        data.pair_domains(photos, paintings, batch_size=16)
+
+
+def test_make_pipeline_batches_and_repeats():
+    ds = tf.data.Dataset.range(5).map(lambda i: tf.cast(i, tf.float32))
+    batches = list(data.make_pipeline(ds, 2, shuffle=False, repeat=True).take(4))
+    assert [b.shape[0] for b in batches] == [2, 2, 2, 2]
+    assert len(list(data.make_pipeline(ds, 2, shuffle=True, cache=True))) == 2
+
+
+# --- discovery and the embedded sample ---------------------------------------------------------------
+
+
+def test_embedded_sample_is_in_competition_format():
+    found = data.find_competition_data()
+    assert found.is_sample
+    assert found.counts() == (60, 120)
+    names = [p.name for p in sorted((data.embedded_sample() / "monet_tfrec").iterdir())]
+    assert names == ["monet00-15.tfrec", "monet01-15.tfrec", "monet02-15.tfrec", "monet03-15.tfrec"]
+    image = next(iter(data.load_images(found.photo)))
+    assert image.shape == (256, 256, 3)
+
+
+def test_find_competition_data_argument_and_env(tmp_path, monkeypatch, jpeg_folder):
+    root = tmp_path / "comp"
+    (root / "monet_jpg").mkdir(parents=True)
+    (root / "photo_jpg").mkdir()
+    for p in jpeg_folder.iterdir():
+        (root / "photo_jpg" / p.name).write_bytes(p.read_bytes())
+    (root / "monet_jpg" / "m.jpg").write_bytes((jpeg_folder / "img00.jpg").read_bytes())
+    assert data.find_competition_data(root).counts() == (1, 6)
+    monkeypatch.setenv("STX_DATA_DIR", str(root))
+    assert data.find_competition_data().origin == "STX_DATA_DIR"
+    with pytest.raises(ValueError, match="not the competition layout"):
+        data.find_competition_data(tmp_path / "nowhere")
+
+
+# --- the real competition files (skipped without ../shared) ------------------------------------------
+
+
+def test_real_monet_tfrecords(competition_dir):
+    tfrec = competition_dir / "monet_tfrec"
+    assert data.count_records(tfrec) == 300
+    assert data.count_records(tfrec, trust_names=False) == 300
+    report = data.scan_tfrecords(tfrec)
+    assert report.records == 300 and not report.problems
+    names = _names(data.read_tfrecords(tfrec, with_names=True))
+    assert len(names) == 300 and len(set(names)) == 300 and "25c9904782" in names
+
+
+def test_real_photos_round_trip_pixel_identical(competition_dir, tmp_path):
+    folder = competition_dir / "photo_jpg"
+    data.write_tfrecords(folder, tmp_path, prefix="photo", n_shards=4)
+    assert [p.name for p in sorted(tmp_path.glob("*.tfrec"))] == [f"photo0{i}-200.tfrec" for i in range(4)]
+    from_rec = dict(_pairs(data.read_tfrecords(tmp_path, with_names=True)))
+    assert len(from_rec) == 800
+    for name in sorted(from_rec)[:200]:
+        pixels = np.asarray(Image.open(folder / f"{name}.jpg").convert("RGB"), np.float32)
+        tf_pixels = tf.io.decode_jpeg((folder / f"{name}.jpg").read_bytes()).numpy().astype(np.float32)
+        np.testing.assert_array_equal(from_rec[name], tf_pixels / 127.5 - 1.0)
+        assert np.abs(pixels - tf_pixels).mean() < 2.0  # same picture as PIL sees it
