@@ -18,7 +18,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from stx_tf.data.decode import decode_image
+from stx_tf.data.decode import fit_square_tf, to_signed_float
 from stx_tf.data.images import encode_jpeg, is_jpeg_bytes, read_image_file
 from stx_tf.settings import get_logger
 
@@ -200,6 +200,7 @@ def read_tfrecords(
     skip_corrupt: bool = False,
     validate: bool = True,
     num_parallel_reads=tf.data.AUTOTUNE,
+    dtype=tf.float32,
 ) -> tf.data.Dataset:
     """Read competition TFRecords into float32 ``(size, size, 3)`` images in ``[-1, 1]``.
 
@@ -211,6 +212,8 @@ def read_tfrecords(
         validate: scan local files first so problems are reported by file and record index
             (a few seconds for the full photo set); remote (``gs://``) files are not scanned.
         num_parallel_reads: files read in parallel.
+        dtype: ``tf.float32`` gives ``[-1, 1]`` images; ``tf.uint8`` leaves them as decoded (cheaper when
+            a batched augmentation such as :func:`stx_tf.data.augmenter` converts afterwards).
 
     Raises:
         ValueError: missing files, or (without ``skip_corrupt``) a truncated file, a record without
@@ -241,7 +244,8 @@ def read_tfrecords(
         ds = ds.filter(ok)
 
     def to_output(record):
-        image = decode_image(record["image"], size)
+        image = fit_square_tf(tf.io.decode_jpeg(record["image"], channels=3), size)  # schema: JPEG
+        image = image if tf.as_dtype(dtype) == tf.uint8 else to_signed_float(image)
         return (image, record["image_name"]) if with_names else image
 
     ds = ds.map(to_output, num_parallel_calls=tf.data.AUTOTUNE)
