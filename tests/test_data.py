@@ -182,27 +182,22 @@ def test_augment_shapes_and_ranges():
     image = tf.random.uniform((64, 64, 3), -1, 1)
     assert data.augment(image, size=64, rot90=True).shape == (64, 64, 3)
     assert data.random_jitter(image, 64).shape == (64, 64, 3)
-    batch = tf.cast(tf.random.uniform((4, 80, 80, 3), 0, 256, dtype=tf.int32), tf.uint8)
-    out = data.augmenter(64, rot90=True)(batch)
-    assert out.shape == (4, 64, 64, 3) and out.dtype == tf.float32
+    raw = tf.cast(tf.random.uniform((80, 80, 3), 0, 256, dtype=tf.int32), tf.uint8)
+    out = data.augmenter(64, rot90=True)(raw)
+    assert out.shape == (64, 64, 3) and out.dtype == tf.float32
     assert -1.0 <= float(tf.reduce_min(out)) and float(tf.reduce_max(out)) <= 1.0
 
 
-def test_jitter_is_resize_then_crop_and_flip_mirrors():
-    ramp = tf.tile(tf.reshape(tf.linspace(-1.0, 1.0, 32), (1, 1, 32, 1)), (1, 32, 1, 3))
-    no_jitter = data.augment_batch(ramp, size=32, jitter=False, flip=False)
-    np.testing.assert_allclose(no_jitter.numpy(), ramp.numpy())
-    crops = data.augment_batch(tf.repeat(ramp, 64, axis=0), size=32, jitter_size=40, flip=True).numpy()
-    slopes = crops[:, 0, -1, 0] - crops[:, 0, 0, 0]
+def test_jitter_is_a_286_to_256_style_window_and_flip_mirrors():
+    ramp = tf.tile(tf.reshape(tf.linspace(-1.0, 1.0, 40), (1, 40, 1)), (40, 1, 3))
+    slopes = []
+    for _ in range(40):
+        out = data.augment(ramp, size=32, jitter=True, flip=True).numpy()
+        slopes.append(out[0, -1, 0] - out[0, 0, 0])
+    slopes = np.array(slopes)
     assert (slopes > 0).any() and (slopes < 0).any()  # some mirrored, some not
-    np.testing.assert_allclose(np.abs(slopes), 2.0 * 32 / 40 * 31 / 32, atol=0.05)  # a 32/40 window
-
-
-def test_rot90_batch_matches_tf_rot90():
-    images = tf.random.uniform((16, 8, 8, 3))
-    rotated = data.random_rot90_batch(images).numpy()
-    for img, out in zip(images.numpy(), rotated):
-        assert any(np.array_equal(np.rot90(img, k), out) for k in range(4))
+    window = round(40 * 256 / 286)  # 36 of 40 source pixels survive the jitter
+    np.testing.assert_allclose(np.abs(slopes), 2.0 * (window - 1) / 39, atol=0.08)
 
 
 def test_read_tfrecords_uint8(jpeg_folder, tmp_path):
@@ -245,8 +240,8 @@ def test_make_pipeline_batches_and_repeats():
     assert [b.shape[0] for b in batches] == [2, 2, 2, 2]
     assert len(list(data.make_pipeline(ds, 2, shuffle=True, cache=True))) == 2
     images = tf.data.Dataset.from_tensor_slices(tf.zeros((6, 40, 40, 3), tf.uint8))
-    batch = next(iter(data.make_pipeline(images, 3, batch_augment_fn=data.augmenter(32))))
-    assert batch.shape == (3, 32, 32, 3)
+    batch = next(iter(data.make_pipeline(images, 3, augment_fn=data.augmenter(32))))
+    assert batch.shape == (3, 32, 32, 3) and batch.dtype == tf.float32
 
 
 # --- discovery and the embedded sample ---------------------------------------------------------------

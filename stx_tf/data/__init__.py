@@ -5,7 +5,7 @@ Images flow as float32 ``(H, W, 3)`` in ``[-1, 1]``; see :mod:`stx_tf.data.image
 and size policy.
 """
 
-from stx_tf.data.augment import augment, augment_batch, augmenter, random_jitter, random_rot90_batch
+from stx_tf.data.augment import augment, augmenter, random_jitter, random_rot90
 from stx_tf.data.diffaugment import diff_augment
 from stx_tf.data.discover import CompetitionData, find_competition_data
 from stx_tf.data.folders import list_images, read_image_folder, read_zip
@@ -29,7 +29,6 @@ __all__ = [
     "IMAGE_SUFFIXES",
     "CompetitionData",
     "augment",
-    "augment_batch",
     "augmenter",
     "count_images",
     "count_records",
@@ -45,7 +44,7 @@ __all__ = [
     "open_image",
     "pair_domains",
     "random_jitter",
-    "random_rot90_batch",
+    "random_rot90",
     "read_image_file",
     "read_image_folder",
     "read_tfrecords",

@@ -14,13 +14,12 @@ def make_pipeline(
     shuffle: bool = True,
     repeat: bool = False,
     augment_fn=None,
-    batch_augment_fn=None,
     cache: bool | str = False,
     drop_remainder: bool = True,
     shuffle_buffer: int = 2048,
     seed: int | None = None,
 ) -> tf.data.Dataset:
-    """Cache → shuffle → repeat → augment (parallel) → batch → batch augment → prefetch.
+    """Cache → shuffle → repeat → augment (parallel) → batch → prefetch.
 
     Args:
         ds: decoded images (or tuples).
@@ -28,7 +27,6 @@ def make_pipeline(
         shuffle: reshuffle every pass.
         repeat: repeat forever.
         augment_fn: per-element map applied after caching (so augmentation differs every epoch).
-        batch_augment_fn: map applied to whole batches, e.g. :func:`stx_tf.data.augmenter` (cheapest).
         cache: ``True`` caches decoded images in memory, a string caches to that file.
         drop_remainder: static batch shapes (needed on TPU).
         shuffle_buffer: shuffle buffer size.
@@ -42,10 +40,7 @@ def make_pipeline(
         ds = ds.repeat()
     if augment_fn is not None:
         ds = ds.map(augment_fn, num_parallel_calls=AUTOTUNE)
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    if batch_augment_fn is not None:
-        ds = ds.map(batch_augment_fn, num_parallel_calls=AUTOTUNE)
-    return ds.prefetch(AUTOTUNE)
+    return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(AUTOTUNE)
 
 
 def _known_count(ds: tf.data.Dataset, given: int | None, label: str) -> int:
@@ -66,7 +61,6 @@ def pair_domains(
     n_a: int | None = None,
     n_b: int | None = None,
     augment_fn=None,
-    batch_augment_fn=None,
     cache: bool = False,
     shuffle: bool = True,
     seed: int | None = None,
@@ -80,8 +74,7 @@ def pair_domains(
         ds_a, ds_b: decoded images of each domain (e.g. photos, paintings).
         batch_size: the GLOBAL batch size.
         n_a, n_b: domain sizes (default: the datasets' known cardinality).
-        augment_fn: per-image augmentation applied to both domains.
-        batch_augment_fn: per-batch augmentation applied to both domains, e.g. ``stx_tf.data.augmenter(256)``.
+        augment_fn: per-image augmentation applied to both domains, e.g. ``stx_tf.data.augmenter(256)``.
         cache: cache decoded images in memory.
         shuffle: shuffle both domains.
         seed: shuffle seed.
@@ -105,10 +98,7 @@ def pair_domains(
             ds = ds.repeat()
         if augment_fn is not None:
             ds = ds.map(augment_fn, num_parallel_calls=AUTOTUNE)
-        ds = ds.batch(batch_size, drop_remainder=True)
-        if batch_augment_fn is not None:
-            ds = ds.map(batch_augment_fn, num_parallel_calls=AUTOTUNE)
-        return ds
+        return ds.batch(batch_size, drop_remainder=True)
 
     a_larger = n_a >= n_b
     paired = tf.data.Dataset.zip((prep(ds_a, n_a, not a_larger), prep(ds_b, n_b, a_larger)))
