@@ -1,5 +1,102 @@
-"""`stx` sub-commands for stylize (not yet written)."""
+"""``stx stylize CONTENT STYLE [STYLE ...] -o OUT.png``: Gatys neural style transfer."""
+
+from __future__ import annotations
+
+#: CLI option -> StylizeConfig field (only options given on the command line override the config).
+_FIELDS = {
+    "backbone": "backbone",
+    "weights": "weights",
+    "size": "max_dim",
+    "steps": "steps",
+    "epochs": "epochs",
+    "optimizer": "optimizer",
+    "lr": "learning_rate",
+    "content_weight": "content_weight",
+    "style_weight": "style_weight",
+    "tv_weight": "tv_weight",
+    "style_strength": "style_strength",
+    "init": "init",
+    "multiscale": "multiscale",
+    "style_scale": "style_scale",
+    "seed": "seed",
+}
+
+
+def _stylize(args) -> int:
+    from stx_tf import nst
+
+    overrides = {
+        field: getattr(args, opt) for opt, field in _FIELDS.items() if getattr(args, opt) is not None
+    }
+    if str(overrides.get("weights", "")).lower() in ("none", "random"):
+        overrides["weights"] = None  # random weights: smoke tests only
+    if args.preserve_color:
+        overrides["preserve_color"] = True
+    callbacks = [nst.FrameSaver(folder=args.frames, gif=args.gif)] if (args.frames or args.gif) else []
+    result = nst.stylize(
+        args.content,
+        args.style,
+        nst.StylizeConfig(**overrides),
+        style_weights=args.style_weights,
+        callbacks=callbacks,
+        verbose=0 if args.quiet else 1,
+    )
+    path = result.save(args.output)
+    print(
+        f"{path} ({result.image.shape[1]}x{result.image.shape[0]}, {result.steps} steps, "
+        f"loss {result.final_loss:.4g}, {result.seconds:.1f} s)"
+    )
+    if args.gif:
+        print(args.gif)
+    return 0
 
 
 def register(subparsers) -> None:
-    """Add this feature's sub-commands to ``stx``."""
+    """Add ``stx stylize``."""
+    p = subparsers.add_parser(
+        "stylize",
+        help="paint a photo in the style of one or more paintings (Gatys et al.)",
+        description="Gatys neural style transfer. Options not given keep the defaults of "
+        "stx_tf.nst.StylizeConfig (VGG19, Adam lr 0.02, 10 epochs x 100 steps, 512 px).",
+    )
+    p.add_argument("content", help="the photo (any image file)")
+    p.add_argument("style", nargs="+", help="one or more style images")
+    p.add_argument("-o", "--output", required=True, help="result image (.png or .jpg)")
+    p.add_argument(
+        "--style-weights", type=float, nargs="+", default=None, help="relative weight of each style"
+    )
+    p.add_argument(
+        "--backbone", choices=("vgg19", "squeezenet"), default=None, help="feature network (vgg19)"
+    )
+    p.add_argument(
+        "--weights",
+        default=None,
+        help="backbone weights: a local .h5 file, 'imagenet' (download; or env STX_VGG19_WEIGHTS / "
+        "STX_SQUEEZENET_WEIGHTS), or 'none' (random, for tests); default imagenet",
+    )
+    p.add_argument("--size", type=int, default=None, help="longer side of the result in px (512)")
+    p.add_argument("--steps", type=int, default=None, help="steps per epoch (100)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs (10); one frame per epoch")
+    p.add_argument("--optimizer", choices=("adam", "lbfgs"), default=None, help="adam (default) or lbfgs")
+    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (0.02)")
+    p.add_argument(
+        "--content-weight", type=float, default=None, help="λ = α/β, e.g. 1e-3 (paper: 1e-5..1e-2)"
+    )
+    p.add_argument("--style-weight", type=float, default=None, help="β, overall loss scale (1)")
+    p.add_argument("--tv-weight", type=float, default=None, help="total-variation weight")
+    p.add_argument(
+        "--style-strength", type=float, default=None, help="0 = photo's own style .. 1 = painting's"
+    )
+    p.add_argument("--style-scale", type=float, default=None, help="style image size relative to --size (1)")
+    p.add_argument(
+        "--preserve-color", action="store_true", help="luminance-only transfer: keep the photo's colours"
+    )
+    p.add_argument(
+        "--init", choices=("content", "noise", "style"), default=None, help="initial image (content)"
+    )
+    p.add_argument("--multiscale", type=int, default=None, help="number of coarse-to-fine scales (1 = off)")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--frames", default=None, help="folder for one PNG per epoch")
+    p.add_argument("--gif", default=None, help="animated GIF of the epochs")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_stylize)

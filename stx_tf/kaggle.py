@@ -1,0 +1,288 @@
+"""Kaggle delivery: push-ready kernel folders for the notebook series and the offline wheel dataset.
+
+``stx kaggle build`` writes, for every notebook in ``notebooks/``::
+
+    kaggle/<slug>/kernel-metadata.json   # id, title, code_file, kernel_type, sources, accelerator, internet
+    kaggle/<slug>/<notebook>.ipynb       # the notebook, outputs stripped
+
+and ``kaggle/stx-tf-wheel/`` (``dataset-metadata.json`` + the ``stx_tf`` wheel) so notebooks can install
+the package with internet off (competition submissions require it)::
+
+    kaggle datasets create -p kaggle/stx-tf-wheel      # once; later: kaggle datasets version -p ...
+    kaggle kernels push -p kaggle/stx-tf-03-monet-cyclegan
+
+Every notebook's first cell installs ``stx_tf`` from ``/kaggle/input/stx-tf-wheel`` with
+``pip --no-index --no-deps`` when it is attached (Kaggle's image already has TensorFlow, Keras,
+NumPy, SciPy, Matplotlib, Pillow, h5py and tqdm), else from the repository (Colab, or Kaggle with internet).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+COMPETITION = "gan-getting-started"
+WHEEL_DATASET = "stx-tf-wheel"
+PLACEHOLDER_USER = "your-kaggle-username"
+
+#: Where the package is published for Colab / Kaggle-with-internet installs (``STX_PIP_SPEC`` overrides).
+REPO_URL = "https://github.com/stx-tf/stx_tf"
+
+
+@dataclass(frozen=True)
+class KernelSpec:
+    """How one notebook runs on Kaggle."""
+
+    notebook: str
+    title: str
+    accelerator: str  # "tpu", "gpu" or "none"
+    competition: bool
+    internet: bool = False
+
+
+#: The notebook series and its Kaggle settings. Competition notebooks run with internet off (a
+#: requirement for submissions), so they install from the wheel dataset.
+KERNELS = (
+    KernelSpec("00_quickstart.ipynb", "stx_tf 00 Quickstart", "gpu", competition=True, internet=True),
+    KernelSpec(
+        "01_neural_style_transfer.ipynb",
+        "stx_tf 01 Neural Style Transfer",
+        "gpu",
+        competition=True,
+        internet=True,
+    ),
+    KernelSpec(
+        "02_fast_style_transfer.ipynb",
+        "stx_tf 02 Fast Style Transfer",
+        "gpu",
+        competition=True,
+        internet=True,
+    ),
+    KernelSpec(
+        "03_monet_cyclegan.ipynb", "stx_tf 03 Monet CycleGAN", "tpu", competition=True, internet=False
+    ),
+    KernelSpec("04_dcgan_faces.ipynb", "stx_tf 04 DCGAN Faces", "gpu", competition=False, internet=True),
+)
+
+#: ``machine_shape`` values of Kaggle's kernel API per accelerator.
+MACHINE_SHAPES = {"tpu": "TpuV38", "gpu": "NvidiaTeslaT4", "none": None}
+
+#: The install cell every notebook starts with (checked by the tests).
+INSTALL_CELL = f"""# Setup 1/2: install stx_tf where it is missing (Kaggle: offline from the attached wheel dataset).
+import importlib.util, os, subprocess, sys
+if importlib.util.find_spec("stx_tf") is None:
+    wheels = "/kaggle/input/{WHEEL_DATASET}"
+    if os.path.isdir(wheels):  # works with internet off; Kaggle's image has the dependencies
+        args = ["--no-index", "--no-deps", "--find-links", wheels, "stx_tf"]
+    else:  # Colab, or Kaggle with internet on
+        args = [os.environ.get("STX_PIP_SPEC", "stx_tf @ git+{REPO_URL}")]
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", *args], check=True)"""
+
+#: The second setup cell: where are we, which strategy, where is the data.
+SETUP_CELL = "# Setup 2/2: place, strategy and data (smoke mode: STX_SMOKE=1)\nfrom stx_tf.runtime import setup_notebook\nctx = setup_notebook()"
+
+
+def slug(spec: KernelSpec) -> str:
+    return spec.title.lower().replace(" ", "-").replace("_", "-")
+
+
+def kaggle_username() -> str:
+    """``KAGGLE_USERNAME`` or ``~/.kaggle/kaggle.json``'s username, else a placeholder to edit."""
+    if os.environ.get("KAGGLE_USERNAME"):
+        return os.environ["KAGGLE_USERNAME"]
+    creds = Path.home() / ".kaggle" / "kaggle.json"
+    if creds.is_file():
+        try:
+            return json.loads(creds.read_text())["username"]
+        except (ValueError, KeyError):
+            pass
+    return PLACEHOLDER_USER
+
+
+def kernel_metadata(spec: KernelSpec, username: str) -> dict:
+    """The ``kernel-metadata.json`` of one notebook."""
+    meta = {
+        "id": f"{username}/{slug(spec)}",
+        "title": spec.title,
+        "code_file": spec.notebook,
+        "language": "python",
+        "kernel_type": "notebook",
+        "is_private": True,
+        "enable_gpu": spec.accelerator == "gpu",
+        "enable_tpu": spec.accelerator == "tpu",
+        "enable_internet": spec.internet,
+        "dataset_sources": [f"{username}/{WHEEL_DATASET}"],
+        "competition_sources": [COMPETITION] if spec.competition else [],
+        "kernel_sources": [],
+        "model_sources": [],
+    }
+    if MACHINE_SHAPES[spec.accelerator]:
+        meta["machine_shape"] = MACHINE_SHAPES[spec.accelerator]
+    return meta
+
+
+def dataset_metadata(username: str) -> dict:
+    return {
+        "title": "stx_tf wheel",
+        "id": f"{username}/{WHEEL_DATASET}",
+        "licenses": [{"name": "Apache 2.0"}],
+        "subtitle": "Offline install of the stx_tf package for Kaggle notebooks",
+    }
+
+
+def _write_json(path: Path, obj: dict) -> None:
+    tmp = path.with_name(path.name + ".partial")
+    tmp.write_text(json.dumps(obj, indent=2) + "\n")
+    tmp.replace(path)
+
+
+def strip_outputs(nb: dict) -> dict:
+    """A copy of a notebook (as JSON) with outputs and execution counts removed."""
+    nb = json.loads(json.dumps(nb))
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = []
+            cell["execution_count"] = None
+    return nb
+
+
+def build_wheel(project_dir, out_dir) -> Path:
+    """Build the ``stx_tf`` wheel (no dependencies) into ``out_dir``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for old in out_dir.glob("stx_tf-*.whl"):
+        old.unlink()
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--no-deps",
+                "--no-build-isolation",
+                "-q",
+                "-w",
+                tmp,
+                str(project_dir),
+            ],
+            check=True,
+        )
+        (wheel,) = Path(tmp).glob("stx_tf-*.whl")
+        return Path(shutil.copy2(wheel, out_dir / wheel.name))
+
+
+def build(
+    out_dir="kaggle",
+    notebooks_dir="notebooks",
+    username: str | None = None,
+    wheel: bool = True,
+    project_dir=".",
+) -> list[Path]:
+    """Write the push-ready kernel folders (and the wheel dataset) and return the folders.
+
+    Raises:
+        ValueError: a notebook of the series is missing.
+    """
+    username = username or kaggle_username()
+    out_dir, notebooks_dir = Path(out_dir), Path(notebooks_dir)
+    folders = []
+    for spec in KERNELS:
+        source = notebooks_dir / spec.notebook
+        if not source.is_file():
+            raise ValueError(f"{source}: notebook of the series is missing")
+        folder = out_dir / slug(spec)
+        folder.mkdir(parents=True, exist_ok=True)
+        nb = strip_outputs(json.loads(source.read_text()))
+        _write_json(folder / spec.notebook, nb)
+        _write_json(folder / "kernel-metadata.json", kernel_metadata(spec, username))
+        folders.append(folder)
+    wheel_dir = out_dir / WHEEL_DATASET
+    wheel_dir.mkdir(parents=True, exist_ok=True)
+    _write_json(wheel_dir / "dataset-metadata.json", dataset_metadata(username))
+    if wheel:
+        build_wheel(project_dir, wheel_dir)
+    folders.append(wheel_dir)
+    return folders
+
+
+REQUIRED_KERNEL_FIELDS = ("id", "title", "code_file", "language", "kernel_type")
+
+
+def validate_kernel_folder(folder) -> list[str]:
+    """Problems that would make ``kaggle kernels push -p folder`` fail or misbehave (empty when fine)."""
+    folder = Path(folder)
+    meta_path = folder / "kernel-metadata.json"
+    if not meta_path.is_file():
+        return [f"{folder}: no kernel-metadata.json"]
+    meta = json.loads(meta_path.read_text())
+    problems = [f"{meta_path}: missing {k!r}" for k in REQUIRED_KERNEL_FIELDS if not meta.get(k)]
+    owner, _, kernel_slug = str(meta.get("id", "")).partition("/")
+    if not owner or not kernel_slug:
+        problems.append(f"{meta_path}: id must be 'username/slug'")
+    if kernel_slug and kernel_slug != meta.get("title", "").lower().replace(" ", "-").replace("_", "-"):
+        problems.append(
+            f"{meta_path}: slug {kernel_slug!r} does not match the title (Kaggle derives one from the other)"
+        )
+    if meta.get("kernel_type") not in ("notebook", "script"):
+        problems.append(f"{meta_path}: kernel_type must be notebook or script")
+    if meta.get("language") not in ("python", "r", "rmarkdown"):
+        problems.append(f"{meta_path}: unknown language")
+    if meta.get("enable_gpu") and meta.get("enable_tpu"):
+        problems.append(f"{meta_path}: both GPU and TPU enabled")
+    for key in ("dataset_sources", "competition_sources", "kernel_sources", "model_sources"):
+        if not isinstance(meta.get(key, []), list):
+            problems.append(f"{meta_path}: {key} must be a list")
+    code = folder / str(meta.get("code_file", ""))
+    if not code.is_file():
+        problems.append(
+            f"{folder}: code_file {meta.get('code_file')!r} is not there (run `stx kaggle build`)"
+        )
+    return problems
+
+
+def _source(cell: dict) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def notebook_problems(path) -> list[str]:
+    """What keeps a notebook of the series from being committed as is: outputs, or setup cells that are not
+    the standard two (:data:`INSTALL_CELL`, :data:`SETUP_CELL`) at the top."""
+    path = Path(path)
+    nb = json.loads(path.read_text())
+    problems = []
+    code = [c for c in nb.get("cells", []) if c.get("cell_type") == "code"]
+    if any(c.get("outputs") or c.get("execution_count") is not None for c in code):
+        problems.append(f"{path}: has outputs (strip them: stx kaggle notebooks --fix)")
+    if len(code) < 2 or _source(code[0]) != INSTALL_CELL or _source(code[1]) != SETUP_CELL:
+        problems.append(f"{path}: the first two code cells must be the standard setup cells")
+    return problems
+
+
+def fix_notebook(path) -> None:
+    """Strip outputs and put the standard setup cells first (replacing any earlier setup cells)."""
+    path = Path(path)
+    nb = strip_outputs(json.loads(path.read_text()))
+    markers = ("from stx_tf.runtime import setup_notebook", 'importlib.util.find_spec("stx_tf")')
+    cells = [
+        c for c in nb["cells"] if not (c.get("cell_type") == "code" and any(m in _source(c) for m in markers))
+    ]
+    first_code = next((i for i, c in enumerate(cells) if c.get("cell_type") == "code"), len(cells))
+    setup = [
+        {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": text}
+        for text in (INSTALL_CELL, SETUP_CELL)
+    ]
+    nb["cells"] = cells[:first_code] + setup + cells[first_code:]
+    for cell in nb["cells"]:
+        cell.pop("id", None)
+    nb["nbformat"], nb["nbformat_minor"] = 4, max(int(nb.get("nbformat_minor", 4)), 4)
+    tmp = path.with_name(path.name + ".partial")
+    tmp.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+    tmp.replace(path)

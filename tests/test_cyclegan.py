@@ -1,0 +1,370 @@
+"""stx_tf.cyclegan: nets, pool, schedule, the CycleGAN model, the training driver, replicas, the CLI."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from stx_tf.cyclegan.callbacks import NaNGuard, TimeBudget
+from stx_tf.cyclegan.checkpoint import load_generator, save_generator
+from stx_tf.cyclegan.config import CycleGANConfig, build_cyclegan, parse_duration
+from stx_tf.cyclegan.discriminators import patchgan_discriminator
+from stx_tf.cyclegan.generators import build_generator, resnet_generator, unet_generator
+from stx_tf.cyclegan.model import METRICS
+from stx_tf.cyclegan.pool import ImagePool
+from stx_tf.cyclegan.schedule import LinearDecay
+
+#: Tiny nets and images: every test here trains in seconds.
+TINY = {"filters": 4, "res_blocks": 1, "disc_filters": 4, "image_size": 32}
+
+
+def images(seed: int, n: int = 4, size: int = 32) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(-1, 1, (n, size, size, 3)).astype("float32")
+
+
+# ------------------------------------------------------------------------------------------- nets
+@pytest.mark.parametrize("size", [32, 64])
+def test_resnet_generator_keeps_shape_and_range(size):
+    gen = resnet_generator(filters=4, res_blocks=2)
+    out = np.asarray(gen(images(0, 2, size)))
+    assert out.shape == (2, size, size, 3)
+    assert out.min() >= -1 and out.max() <= 1
+    assert sum("res" in layer.name and layer.name.endswith("_add") for layer in gen.layers) == 2
+
+
+def test_resnet9_paper_size():
+    """c7s1-64 … R256×9 … c7s1-3: about 11.4 M parameters, as in the paper's code."""
+    assert resnet_generator().count_params() == pytest.approx(11.38e6, rel=0.01)
+
+
+def test_unet_generator_shape_depth_and_dropout():
+    gen = unet_generator(filters=4, image_size=64)  # 6 down-steps: 64 -> 1
+    assert gen(images(1, 2, 64)).shape == (2, 64, 64, 3)
+    assert (
+        sum(
+            layer.name.startswith("down") and "norm" not in layer.name and "lrelu" not in layer.name
+            for layer in gen.layers
+        )
+        == 6
+    )
+    assert sum(isinstance(layer, keras.layers.Dropout) for layer in gen.layers) == 1  # depth - 5
+
+
+def test_build_generator_by_name_and_errors():
+    assert build_generator("unet", filters=4, image_size=32, res_blocks=9).name == "unet_generator"
+    with pytest.raises(ValueError, match="unknown generator"):
+        build_generator("vgg")
+    with pytest.raises(ValueError, match="norm"):
+        resnet_generator(norm="layer")
+    with pytest.raises(ValueError, match="power of two"):
+        unet_generator(image_size=96)
+
+
+def test_patchgan_output_and_receptive_field():
+    disc = patchgan_discriminator(filters=4, norm="none")
+    assert disc(np.zeros((1, 256, 256, 3), "float32")).shape == (1, 30, 30, 1)
+    x = tf.Variable(np.random.default_rng(0).normal(size=(1, 128, 128, 3)).astype("float32"))
+    with tf.GradientTape() as tape:
+        centre = disc(x)[0, 7, 7, 0]
+    seen = np.abs(tape.gradient(centre, x).numpy()[0]).sum(axis=-1) > 0
+    rows, cols = np.where(seen.any(1))[0], np.where(seen.any(0))[0]
+    assert np.ptp(rows) + 1 == 70 and np.ptp(cols) + 1 == 70  # one score judges a 70×70 patch
+
+
+@pytest.mark.parametrize("norm", ["instance", "batch", "none"])
+def test_norm_is_selectable(norm):
+    gen = resnet_generator(filters=4, res_blocks=1, norm=norm)
+    kinds = {type(layer).__name__ for layer in gen.layers}
+    assert ("GroupNormalization" in kinds) == (norm == "instance")
+    assert ("BatchNormalization" in kinds) == (norm == "batch")
+
+
+def test_init_is_normal_002():
+    kernel = resnet_generator(filters=64, res_blocks=1).get_layer("res1_conv1").kernel.numpy()
+    assert abs(kernel.mean()) < 1e-3 and kernel.std() == pytest.approx(0.02, rel=0.05)
+
+
+def test_generator_round_trip(tmp_path):
+    gen = resnet_generator(filters=4, res_blocks=1)
+    path = save_generator(gen, tmp_path / "g.keras")
+    again = load_generator(path)
+    x = images(2, 1)
+    np.testing.assert_allclose(again(x), gen(x), atol=1e-6)
+    with pytest.raises(ValueError, match="no such"):
+        load_generator(tmp_path / "missing.keras")
+    (tmp_path / "bad.keras").write_bytes(b"not a model")
+    with pytest.raises(ValueError, match="not a loadable"):
+        load_generator(tmp_path / "bad.keras")
+
+
+# ------------------------------------------------------------------------------------ pool, schedule
+def test_pool_fills_then_swaps_inside_tf_function():
+    pool = ImagePool((2, 2, 1), pool_size=4)
+    step = tf.function(pool)
+    batch = lambda v: tf.fill((2, 2, 2, 1), float(v))  # noqa: E731
+    np.testing.assert_array_equal(step(batch(1)), batch(1))  # filling: images pass through
+    np.testing.assert_array_equal(step(batch(2)), batch(2))
+    assert int(pool.count) == 4 and sorted(pool.images.numpy()[:, 0, 0, 0]) == [1, 1, 2, 2]
+    seen = set()
+    for v in range(3, 40):
+        out = step(batch(v)).numpy()[:, 0, 0, 0]
+        assert all(o == v or o < v for o in out)  # the new image, or an older one from the pool
+        seen.update(out.tolist())
+        stored = pool.images.numpy()[:, 0, 0, 0]
+        assert v in stored or set(out) == {v}  # a returned old image was replaced by the new one
+    assert any(o < 39 for o in seen - {39}), "the full pool hands back older images"
+
+
+def test_pool_disabled_and_no_gradient():
+    pool = ImagePool((2, 2, 1), pool_size=0)
+    x = tf.Variable(tf.ones((1, 2, 2, 1)))
+    with tf.GradientTape() as tape:
+        y = tf.reduce_sum(pool(x))
+    assert tape.gradient(y, x) is None
+    with pytest.raises(ValueError):
+        ImagePool((2, 2, 1), pool_size=-1)
+
+
+def test_linear_decay_schedule():
+    sched = LinearDecay.for_epochs(2e-4, epochs=4, decay_epochs=2, steps_per_epoch=10)
+    lr = lambda s: float(sched(s))  # noqa: E731
+    assert lr(0) == lr(19) == pytest.approx(2e-4)
+    assert lr(20) == pytest.approx(2e-4) and lr(30) == pytest.approx(1e-4) and lr(40) == 0 and lr(400) == 0
+    again = LinearDecay.from_config(sched.get_config())
+    assert float(again(25)) == pytest.approx(lr(25))
+    assert float(LinearDecay(1e-3)(10_000)) == pytest.approx(1e-3)
+    with pytest.raises(ValueError):
+        LinearDecay.for_epochs(1e-3, epochs=2, decay_epochs=3, steps_per_epoch=1)
+
+
+def test_config_and_durations():
+    assert parse_duration("2h50m") == 10_200 and parse_duration("90m") == 5400 and parse_duration(45) == 45
+    assert parse_duration("1h 5m 30s") == 3930
+    for bad in ("soon", "", "-5", "2x"):
+        with pytest.raises(ValueError):
+            parse_duration(bad)
+    with pytest.raises(ValueError, match="generator"):
+        CycleGANConfig(generator="gan")
+    with pytest.raises(ValueError, match="decay_epochs"):
+        CycleGANConfig(epochs=2, decay_epochs=3)
+    config = CycleGANConfig(**TINY).updated(epochs=150, decay_epochs=None)  # None: keep the default
+    assert config.epochs == 150 and config.decay_epochs == 100 and config.lambda_cycle == 10
+
+
+# ------------------------------------------------------------------- quick start, model, driver
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    """The quick start in smoke mode (tiny nets, 32 px, 2 steps): its run folder, zip and trained model
+    serve the model and driver tests below, so the suite traces a train step only a few times."""
+    from stx_tf.cyclegan.quickstart import quickstart
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("STX_SMOKE", "1")
+        keras.utils.set_random_seed(0)
+        return quickstart(tmp_path_factory.mktemp("quick"), verbose=0)
+
+
+def test_quickstart_writes_a_checked_zip_and_a_preview(quick):
+    from stx_tf.submission import check_submission
+
+    with zipfile.ZipFile(quick.zip_path) as zf:
+        names = zf.namelist()
+    assert len(names) == len(set(names)) == 40 and quick.export.filled == 40 - quick.export.photos
+    assert check_submission(quick.zip_path, min_count=40, max_count=40).ok
+    assert quick.preview.is_file() and (quick.run_dir / "samples" / "epoch_001.png").is_file()
+    assert (quick.run_dir / "loss_curves.png").is_file() and (
+        quick.run_dir / "monet_generator.keras"
+    ).is_file()
+    assert "images.zip" in quick.summary and not list(quick.zip_path.parent.glob("*.partial"))
+
+
+def test_train_step_lowers_losses(quick):
+    model = quick.model
+    steps_before = int(model.monet_gen_optimizer.iterations)
+    photos = images(3, 4)
+    monets = np.tanh(photos * 2.5) * 0.6  # a learnable "style": contrast and muted colours
+    history = model.fit(
+        tf.data.Dataset.from_tensors((photos, monets)).repeat(12), epochs=2, verbose=0
+    ).history
+    assert set(history) == set(METRICS)
+    assert history["cycle_loss"][1] < history["cycle_loss"][0]
+    assert history["monet_gen_loss"][1] < history["monet_gen_loss"][0]
+    assert all(math.isfinite(v) for values in history.values() for v in values)
+    assert (
+        int(model.monet_gen_optimizer.iterations)
+        == steps_before + 24
+        == int(model.photo_disc_optimizer.iterations)
+    )
+    assert int(model.monet_pool.count) == 50  # the pool filled up
+
+
+def test_losses_follow_the_paper_weights(quick):
+    model = quick.model
+    x, y = tf.constant(images(4, 2)), tf.constant(images(5, 2))
+    parts = model.compute_losses(x, y)
+    g, f = model.monet_generator, model.photo_generator
+    cycled, back = f(g(x, training=True), training=True), g(f(y, training=True), training=True)
+    l1 = lambda a, b: np.abs(np.asarray(a) - np.asarray(b)).mean(axis=(1, 2, 3))  # noqa: E731
+    np.testing.assert_allclose(parts["cycle_loss"], 10 * (l1(x, cycled) + l1(y, back)), rtol=1e-4)
+    np.testing.assert_allclose(parts["identity_loss"], 5 * (l1(y, g(y)) + l1(x, f(x))), rtol=1e-4)
+
+
+def test_compile_rejects_bad_options():
+    model = build_cyclegan(CycleGANConfig(**TINY))
+    with pytest.raises(ValueError, match="adversarial_loss"):
+        model.compile(adversarial_loss="hinge")
+    with pytest.raises(ValueError, match="label_smoothing"):
+        model.compile(label_smoothing=0.7)
+    with pytest.raises(ValueError, match="DiffAugment"):
+        model.compile(diff_augment="colour")
+
+
+class _PoisonAt(keras.callbacks.Callback):
+    """Make the photo → Monet generator produce NaN from a given epoch on (to trip the NaN guard)."""
+
+    def __init__(self, epoch: int):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch + 1 == self.epoch:
+            kernel = self.model.monet_generator.get_layer("to_rgb").kernel
+            kernel.assign(np.full(kernel.shape, np.nan, "float32"))
+
+
+def test_resume_nan_guard_and_errors(quick, tmp_path):
+    import shutil
+
+    from stx_tf.cyclegan.checkpoint import read_run
+    from stx_tf.cyclegan.train import train
+    from stx_tf.data import find_competition_data
+
+    run = shutil.copytree(quick.run_dir, tmp_path / "run")
+    saved = read_run(run)
+    config = CycleGANConfig.from_dict(saved["config"])
+    assert saved["epoch"] == 1 and config.steps_per_epoch == 2 and config.batch_size == 4
+    data = find_competition_data()
+    with pytest.raises(ValueError, match="already holds a run"):
+        train(config, data=data, out_dir=run, verbose=0)
+    with pytest.raises(ValueError, match="incompatible checkpoint.*generator='resnet'"):
+        train(config.updated(generator="unet"), data=data, out_dir=run, resume=True)
+    with pytest.raises(ValueError, match="nothing to resume"):
+        train(config, data=data, out_dir=tmp_path / "empty", resume=True)
+
+    # Resume for two more epochs; the second is poisoned: the guard stops and restores epoch 2.
+    saved_kernel = load_generator(run).get_layer("to_rgb").kernel.numpy()
+    resumed = train(
+        config.updated(epochs=3), data=data, out_dir=run, resume=True, verbose=0, callbacks=[_PoisonAt(3)]
+    )
+    model = resumed.model
+    assert resumed.epochs_done == 2 and len(resumed.history["cycle_loss"]) == 2
+    assert "non-finite" in resumed.stopped and "restored the last good checkpoint" in resumed.stopped
+    assert int(model.monet_gen_optimizer.iterations) == 4, "optimiser state continued from the checkpoint"
+    assert int(model.monet_pool.count) == 16, "the pools were restored too (2 epochs x 2 steps x 4 images)"
+    kernel = model.monet_generator.get_layer("to_rgb").kernel.numpy()
+    assert np.isfinite(kernel).all() and not np.allclose(kernel, saved_kernel)
+    assert np.isfinite(np.asarray(load_generator(run)(images(6, 1)))).all()
+
+
+def test_callbacks_nan_guard_and_time_budget():
+    class Model:
+        stop_training = False
+
+    guard = NaNGuard()
+    guard.set_model(Model())
+    guard.on_train_batch_end(0, {"cycle_loss": 1.0})
+    assert guard.bad is None
+    guard.on_epoch_begin(2)
+    guard.on_train_batch_end(4, {"cycle_loss": 1.0, "monet_disc_loss": float("nan")})
+    assert guard.bad == (3, 5, "monet_disc_loss") and guard.model.stop_training
+
+    budget = TimeBudget(100.0, start=0.0)
+    budget.set_model(Model())
+    budget.elapsed = lambda: 50.0
+    budget.on_epoch_begin(0)
+    budget._epoch_start -= 60  # that epoch took 60 s: another would end after 110 s
+    budget.on_epoch_end(0)
+    assert budget.model.stop_training and "would not fit" in budget.stopped
+
+
+# ------------------------------------------------------------------------------------ distribution
+MIRRORED_CHECK = """
+import numpy as np, tensorflow as tf
+tf.config.set_logical_device_configuration(
+    tf.config.list_physical_devices("CPU")[0], [tf.config.LogicalDeviceConfiguration()] * 2)
+import keras
+from stx_tf.cyclegan.config import CycleGANConfig, build_cyclegan
+config = CycleGANConfig(filters=4, res_blocks=1, disc_filters=4, image_size=32, adversarial_loss="bce")
+rng = np.random.default_rng(0)
+batch = tuple(rng.uniform(-1, 1, (4, 32, 32, 3)).astype("float32") for _ in range(2))
+NETS = ("monet_generator", "photo_generator", "monet_discriminator", "photo_discriminator")
+
+def one_step(strategy, start=None):
+    with strategy.scope():
+        model = build_cyclegan(config)
+        sgd = [keras.optimizers.SGD(0.5) for _ in NETS]  # plain SGD: a wrongly scaled gradient shows (Adam would hide it)
+        model.compile(*sgd, adversarial_loss="bce", label_smoothing=0.1)
+    for name in NETS:
+        if start:
+            getattr(model, name).set_weights(start[name])
+    before = {name: getattr(model, name).get_weights() for name in NETS}
+    logs = model.fit(tf.data.Dataset.from_tensors(batch), verbose=0).history
+    return before, {name: getattr(model, name).get_weights() for name in NETS}, logs
+
+mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+assert mirrored.num_replicas_in_sync == 2
+start, single, single_logs = one_step(tf.distribute.get_strategy())
+_, multi, multi_logs = one_step(mirrored, start)
+worst, moved = 0.0, 0.0
+for name in NETS:
+    for a, b, s in zip(single[name], multi[name], start[name]):
+        worst = max(worst, float(np.abs(a - b).max()))
+        moved = max(moved, float(np.abs(a - s).max()))
+assert moved > 1e-4, "the step changed the weights"
+assert worst < 1e-5 * max(1.0, moved), (worst, moved)
+for key, value in single_logs.items():
+    np.testing.assert_allclose(multi_logs[key], value, rtol=1e-5)
+print("OK", worst, moved)
+"""
+
+
+def test_mirrored_step_equals_single_device_step():
+    """One step on a global batch of 4 split over 2 logical CPUs gives the single-device weights.
+
+    Own process: logical devices must be configured before TensorFlow starts.
+    """
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    proc = subprocess.run(
+        [sys.executable, "-c", MIRRORED_CHECK], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert proc.returncode == 0 and "OK" in proc.stdout, proc.stdout + proc.stderr[-3000:]
+
+
+# ------------------------------------------------------------------------------------------------ CLI
+def test_cli_parses_the_commands():
+    from stx_tf.cli import build_parser
+
+    args = build_parser().parse_args(["cyclegan", "quickstart", "--out", "q"])
+    assert args.func.__name__ == "_quickstart" and args.out == "q"
+    args = build_parser().parse_args(
+        ["cyclegan", "train", "--generator", "unet", "--time-budget", "2h50m", "--resume"]
+    )
+    assert args.generator == "unet" and args.resume and args.time_budget == "2h50m"
+
+
+def test_cli_errors_are_clean(tmp_path, capsys):
+    from stx_tf.cli import main
+
+    assert main(["cyclegan", "train", "--out", str(tmp_path / "none"), "--resume", "--filters", "4"]) == 2
+    assert "nothing to resume" in capsys.readouterr().err
+    assert main(["cyclegan", "train", "--time-budget", "soon", "--out", str(tmp_path / "x")]) == 2
+    assert "time budget" in capsys.readouterr().err

@@ -1,0 +1,199 @@
+"""stx_tf.nst and ``stx stylize``: tiny images, random backbone weights, a few steps."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from stx_tf import losses, nst
+from stx_tf.cli import main
+
+TINY = {"backbone": "squeezenet", "weights": None, "max_dim": 48, "epochs": 2, "steps": 3, "verbose": 0}
+
+
+@pytest.fixture()
+def pair(rgb_factory):
+    return rgb_factory(1, 64), rgb_factory(2, 56)
+
+
+@pytest.fixture()
+def files(tmp_path, rgb_factory):
+    c, s = tmp_path / "content.png", tmp_path / "style.jpg"
+    Image.fromarray(rgb_factory(3, 64)).save(c)
+    Image.fromarray(rgb_factory(4, 64)).save(s, quality=90)
+    return c, s
+
+
+def test_adam_run_shapes_history_frames(pair):
+    content, style = pair
+    result = nst.stylize(content, style, **TINY)
+    assert result.image.shape == (48, 48, 3) and result.image.dtype == np.float32
+    assert 0.0 <= result.image.min() and result.image.max() <= 1.0
+    assert len(result.history) == result.steps == 6
+    assert len(result.frames) == len(result.epoch_losses) == 2 and result.frames[0].dtype == np.uint8
+    assert result.epoch_losses[-1] < result.history[0]
+    assert not result.stopped_early
+
+
+def test_lbfgs_multiscale_lowers_the_loss(pair):
+    content, style = pair
+    result = nst.stylize(
+        content,
+        style,
+        **{**TINY, "max_dim": 64, "epochs": 1, "steps": 4},
+        optimizer="lbfgs",
+        lbfgs_memory=2,
+        multiscale=2,
+        init="noise",
+    )
+    assert result.image.shape == (64, 64, 3)
+    assert len(result.history) == 2 + 4  # coarse scale: half of epochs*steps
+    assert result.epoch_losses[-1] < result.history[2]  # full-scale start
+
+
+def test_objective_matches_loss_definition(pair):
+    content, style = pair
+    cfg = nst.StylizeConfig(**{k: v for k, v in TINY.items() if k != "verbose"}, tv_weight=0.5).resolved()
+    c, s = nst.resize(content.astype(np.float32) / 255, 48, 48), style.astype(np.float32) / 255
+    extractor = nst._extractor(cfg)
+    objective = nst.StyleObjective(extractor, c, [s, s[::-1]], cfg, style_image_weights=[3, 1])
+    x = np.random.default_rng(0).uniform(size=(1, 48, 48, 3)).astype(np.float32)
+    feats, fc = extractor(x), extractor(c[None])
+    g1, g2 = extractor(s[None]), extractor(s[::-1][None])
+    style_ref = 0.0
+    for k, w in zip(cfg.style_layers, cfg.style_layer_weights):
+        target = 0.75 * losses.gram_matrix(g1[k], "paper") + 0.25 * losses.gram_matrix(g2[k], "paper")
+        style_ref += w * np.sum((np.asarray(losses.gram_matrix(feats[k], "paper")) - np.asarray(target)) ** 2)
+    content_ref = sum(
+        0.5 * np.sum((np.asarray(feats[k]) - np.asarray(fc[k])) ** 2) for k in cfg.content_layers
+    )
+    tv_ref = np.abs(np.diff(x, axis=1)).sum() + np.abs(np.diff(x, axis=2)).sum()
+    expected = cfg.style_weight * (style_ref + cfg.content_weight * content_ref) + 0.5 * tv_ref
+    np.testing.assert_allclose(float(objective(x)), expected, rtol=1e-4)
+
+
+def test_style_strength_zero_keeps_the_photo(pair):
+    content, style = pair
+    result = nst.stylize(
+        content, style, **{**TINY, "epochs": 1, "steps": 2}, style_strength=0.0, tv_weight=0.0
+    )
+    assert result.history[0] == pytest.approx(0.0, abs=1e-3)  # content init, own Grams: nothing to do
+
+
+def test_preserve_color_keeps_chrominance_and_several_styles(pair, rgb_factory):
+    content, style = pair
+    result = nst.stylize(
+        content, [style, rgb_factory(5, 40)], **TINY, preserve_color=True, style_weights=[2, 1], init="style"
+    )
+    from stx_tf.data import load_image
+
+    c = load_image(content, max_dim=48)
+    chroma_in, chroma_out = nst.rgb_to_yiq(c)[..., 1:], nst.rgb_to_yiq(result.image)[..., 1:]
+    assert np.median(np.abs(chroma_in - chroma_out)) < 1e-4  # equal except where RGB clips
+    with pytest.raises(ValueError, match="style_weights"):
+        nst.stylize(content, [style, style], **TINY, style_weights=[1])
+
+
+def test_callbacks_frames_gif_and_early_stop(pair, tmp_path):
+    content, style = pair
+    saver = nst.FrameSaver(folder=tmp_path / "frames", gif=tmp_path / "run.gif")
+    seen = []
+    result = nst.stylize(
+        content, style, **{**TINY, "epochs": 3}, callbacks=[saver, lambda e, img, loss: seen.append(e)]
+    )
+    assert [p.name for p in saver.paths] == ["epoch_001.png", "epoch_002.png", "epoch_003.png"]
+    assert Image.open(tmp_path / "run.gif").n_frames == 3 and seen == [1, 2, 3]
+    stopped = nst.stylize(content, style, **{**TINY, "epochs": 5}, callbacks=[nst.StopAtLoss(float("inf"))])
+    assert stopped.stopped_early and len(stopped.frames) == 1 and result.steps == 9
+
+
+def test_nan_loss_stops_with_a_message(pair):
+    content, style = pair
+    with pytest.raises(nst.LossDivergedError, match="became nan at step 1") as err:
+        nst.stylize(content, style, **TINY, content_weight=float("nan"))
+    assert err.value.image.shape == (48, 48, 3)
+
+
+def test_bad_inputs(tmp_path, pair, rgb_factory):
+    content, style = pair
+    text = tmp_path / "notes.jpg"
+    text.write_text("not an image")
+    with pytest.raises(ValueError, match="notes.jpg"):
+        nst.stylize(text, style, **TINY)
+    with pytest.raises(ValueError, match="too small"):
+        nst.stylize(content, rgb_factory(6, 16), **TINY)
+    with pytest.raises(ValueError, match="optimizer"):
+        nst.stylize(content, style, **TINY, optimizer="sgd")
+    gray, rgba = tmp_path / "gray.png", tmp_path / "rgba.png"
+    Image.fromarray(rgb_factory(7, 100)[..., 0]).save(gray)  # 'L' mode, downscaled 100 -> 48
+    Image.fromarray(np.dstack([rgb_factory(8, 64), np.full((64, 64), 128, np.uint8)])).save(rgba)
+    records, handler, logger = [], logging.Handler(), logging.getLogger("stx_tf")
+    handler.emit = records.append
+    logger.addHandler(handler)
+    try:
+        result = nst.stylize(gray, rgba, **{**TINY, "epochs": 1, "steps": 1})
+    finally:
+        logger.removeHandler(handler)
+    assert result.image.shape == (48, 48, 3)
+    assert any("gray.png: 100x100 downscaled to 48x48" in r.getMessage() for r in records)
+
+
+def test_vgg19_random_and_local_weights(pair, tmp_path):
+    import keras
+
+    content, style = pair
+    path = tmp_path / "vgg19_notop.weights.h5"
+    keras.applications.VGG19(include_top=False, weights=None).save_weights(path)
+    for weights in (None, path):
+        result = nst.stylize(
+            content, style, **{**TINY, "backbone": "vgg19", "weights": weights, "max_dim": 32}
+        )
+        assert result.image.shape == (32, 32, 3) and np.isfinite(result.final_loss)
+
+
+def test_sweeps_write_pngs(pair, tmp_path):
+    content, style = pair
+    images = nst.content_weight_sweep(content, style, (1e-5, 1e-2), path=tmp_path / "lambda.png", **TINY)
+    assert len(images) == 2 and (tmp_path / "lambda.png").is_file()
+    frames = nst.epochs_sweep(content, style, (1, 2), path=tmp_path / "epochs.png", **{**TINY, "steps": 1})
+    assert len(frames) == 2 and (tmp_path / "epochs.png").is_file()
+
+
+def test_demo_images(files, jpeg_folder):
+    from stx_tf.data import CompetitionData
+
+    c, s = nst.demo_images(*files, max_dim=32)
+    assert c.shape == (32, 32, 3) and s.dtype == np.float32
+    data = CompetitionData(
+        monet=str(jpeg_folder), photo=str(jpeg_folder), origin="test", root=str(jpeg_folder)
+    )
+    c, s = nst.demo_images(data=data, max_dim=64)
+    assert c.shape == (64, 64, 3) and 0.0 <= c.min() <= c.max() <= 1.0
+
+
+def test_recommended_config():
+    cfg = nst.recommended_config(smoke=True)
+    assert cfg.weights is None and cfg.max_dim <= 64
+    assert nst.recommended_config(smoke=False, place="kaggle").backbone == "vgg19"
+
+
+def test_cli_stylize(files, tmp_path, capsys):
+    content, style = files
+    out, gif = tmp_path / "out.png", tmp_path / "out.gif"
+    args = ["stylize", str(content), str(style), str(style), "-o", str(out), "--backbone", "squeezenet"]
+    args += ["--weights", "none", "--size", "40", "--steps", "2", "--epochs", "2", "--gif", str(gif), "-q"]
+    assert main(args + ["--preserve-color", "--style-weights", "1", "2", "--tv-weight", "0.1"]) == 0
+    assert Image.open(out).size == (40, 40) and gif.is_file()
+    assert (
+        main(["stylize", str(tmp_path / "missing.jpg"), str(style), "-o", str(out), "--weights", "none"]) == 2
+    )
+    assert "missing.jpg" in capsys.readouterr().err
+
+
+def test_real_squeezenet_weights_paint(squeezenet_weights, pair):
+    content, style = pair
+    result = nst.stylize(content, style, **{**TINY, "weights": squeezenet_weights, "max_dim": 64, "steps": 5})
+    assert result.epoch_losses[-1] < 0.7 * result.history[0]
