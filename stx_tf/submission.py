@@ -456,6 +456,8 @@ def export_submission(
             if not report.ok:
                 raise ValueError(f"the exported zip fails the check:\n{report.summary()}")
         tmp.replace(out_path)
+        if report is not None:
+            report.path = out_path
     except BaseException:
         bar.close()
         tmp.unlink(missing_ok=True)

@@ -122,6 +122,10 @@ def test_wheel_installs_offline(tmp_path):
     subprocess.run([*pip, "--target", str(target), "stx_tf"], check=True)
     probe = "import stx_tf.kaggle, sys; print(stx_tf.kaggle.__file__)"
     out = subprocess.run(
-        [sys.executable, "-c", probe], env={"PYTHONPATH": str(target)}, capture_output=True, text=True
+        [sys.executable, "-S", "-c", probe],  # -S: no site-packages, so no editable install of the checkout
+        env={"PYTHONPATH": str(target)},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
     )
     assert str(target) in out.stdout, out.stderr

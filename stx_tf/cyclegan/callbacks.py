@@ -129,7 +129,8 @@ class TimeBudget(keras.callbacks.Callback):
     """Stop before ``seconds`` of wall time have passed since ``start``.
 
     An epoch is only started when the slowest epoch so far would still end in time; an epoch that runs
-    over anyway (e.g. the first) stops at the next batch after the deadline.
+    over anyway (e.g. the first) stops at the next batch after the deadline. Such a shortened epoch
+    still ends with a checkpoint (the newest weights); a resumed run goes on with the next epoch.
 
     Args:
         seconds: the budget.

@@ -191,7 +191,9 @@ def train(
             beta_1=config.beta_1,
             steps_per_execution=min(config.steps_per_execution, steps),
         )
-        run_ckpt = RunCheckpoint(model, out_dir, keep=config.keep_checkpoints)
+    run_ckpt = RunCheckpoint(
+        model, out_dir, keep=config.keep_checkpoints
+    )  # its epoch counter stays on the host
     initial_epoch, history = 0, {}
     if resuming:
         initial_epoch = run_ckpt.restore()
