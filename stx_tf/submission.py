@@ -385,7 +385,7 @@ def export_submission(
         raise ValueError(f"fill_to must be between {min_count} and {max_count}, got {fill_to}")
     out_path = Path(out_path)
     tmp = _writable_target(out_path)
-    n_photos = count_images(photos)
+    n_photos = count_images(photos, skip_bad=skip_corrupt)
     if n_photos < min_count and fill_to is None:
         raise ValueError(
             f"{photos}: only {n_photos} photos, the submission needs at least {min_count} images. Pass "

@@ -20,6 +20,7 @@ from stx_tf.cyclegan.config import CycleGANConfig, build_cyclegan, parse_duratio
 from stx_tf.cyclegan.discriminators import patchgan_discriminator
 from stx_tf.cyclegan.generators import build_generator, resnet_generator, unet_generator
 from stx_tf.cyclegan.model import METRICS
+from stx_tf.cyclegan.optimizers import FusedAdam
 from stx_tf.cyclegan.pool import ImagePool
 from stx_tf.cyclegan.schedule import LinearDecay
 
@@ -144,6 +145,21 @@ def test_linear_decay_schedule():
     assert float(LinearDecay(1e-3)(10_000)) == pytest.approx(1e-3)
     with pytest.raises(ValueError):
         LinearDecay.for_epochs(1e-3, epochs=2, decay_epochs=3, steps_per_epoch=1)
+
+
+def test_fused_adam_is_keras_adam():
+    rng = np.random.default_rng(0)
+    start = rng.normal(size=(50, 20)).astype("float32")
+    grads = [rng.normal(size=start.shape).astype("float32") * (i + 1) for i in range(4)]
+    results = []
+    for cls in (keras.optimizers.Adam, FusedAdam):
+        var = keras.Variable(start)
+        opt = cls(LinearDecay(1e-2, 1, 4), beta_1=0.5)
+        for g in grads:
+            opt.apply_gradients([(tf.constant(g), var)])
+        results.append(var.numpy())
+    np.testing.assert_allclose(results[1], results[0], atol=1e-6)
+    assert np.abs(results[0] - start).max() > 1e-3
 
 
 def test_config_and_durations():
@@ -303,6 +319,7 @@ tf.config.set_logical_device_configuration(
     tf.config.list_physical_devices("CPU")[0], [tf.config.LogicalDeviceConfiguration()] * 2)
 import keras
 from stx_tf.cyclegan.config import CycleGANConfig, build_cyclegan
+from stx_tf.cyclegan.optimizers import FusedAdam
 config = CycleGANConfig(filters=4, res_blocks=1, disc_filters=4, image_size=32, adversarial_loss="bce")
 rng = np.random.default_rng(0)
 batch = tuple(rng.uniform(-1, 1, (4, 32, 32, 3)).astype("float32") for _ in range(2))
@@ -311,8 +328,10 @@ NETS = ("monet_generator", "photo_generator", "monet_discriminator", "photo_disc
 def one_step(strategy, start=None):
     with strategy.scope():
         model = build_cyclegan(config)
-        sgd = [keras.optimizers.SGD(0.5) for _ in NETS]  # plain SGD: a wrongly scaled gradient shows (Adam would hide it)
-        model.compile(*sgd, adversarial_loss="bce", label_smoothing=0.1)
+        # Plain SGD on one generator and one discriminator: a wrongly scaled gradient shows there (Adam's
+        # first step would hide it); the default fused Adam on the other two.
+        opts = [keras.optimizers.SGD(0.5), FusedAdam(1e-3), FusedAdam(1e-3), keras.optimizers.SGD(0.5)]
+        model.compile(*opts, adversarial_loss="bce", label_smoothing=0.1)
     for name in NETS:
         if start:
             getattr(model, name).set_weights(start[name])
