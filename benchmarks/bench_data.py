@@ -6,6 +6,8 @@ Target (issue 3): ≥ 3× the baseline and ≥ 400 images/s at 256² on 2 cores.
 
 Both sides do the same work per image: decode the JPEG, scale to [-1, 1], resize to 286, take a random
 256 crop, random horizontal flip, and hand over a (256, 256, 3) float32 array (ours in batches of 32).
+Ours does the jitter in the cheaper equivalent order (:mod:`stx_tf.data.augment`): it decodes only the
+random 229×229 window of the JPEG (``tf.io.decode_and_crop_jpeg``) and resizes that to 256.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def ours(tfrec_dir, epochs: int) -> int:
     from stx_tf import data
 
     ds = data.make_pipeline(
-        data.read_tfrecords(tfrec_dir, validate=False),
+        data.load_images(tfrec_dir, encoded=True),  # JPEG bytes: the augmenter decodes only the crop window
         32,
         shuffle=False,
         augment_fn=data.augmenter(256),

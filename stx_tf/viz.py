@@ -41,7 +41,8 @@ def _save(fig, path) -> None:
     tmp.replace(path)
 
 
-def _finish(fig, path, show: bool):
+def finish_figure(fig, path=None, show: bool = False):
+    """Save ``fig`` as a PNG at ``path`` (atomically) and show it, or close it."""
     _save(fig, path)
     if show:
         plt.show()
@@ -90,7 +91,7 @@ def image_grid(
     if suptitle:
         fig.suptitle(suptitle)
     fig.tight_layout()
-    return _finish(fig, path, show)
+    return finish_figure(fig, path, show)
 
 
 def rows_grid(
@@ -112,7 +113,7 @@ def rows_grid(
             if c == 0:
                 ax.set_ylabel(label, fontsize=10)
     fig.tight_layout()
-    return _finish(fig, path, show)
+    return finish_figure(fig, path, show)
 
 
 def before_after(
@@ -146,7 +147,7 @@ def plot_curves(
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    return _finish(fig, path, show)
+    return finish_figure(fig, path, show)
 
 
 def save_gif(frames, path, duration_ms: int = 200, signed: bool = False) -> Path:
@@ -188,4 +189,4 @@ def histogram(
         ax.set_title(title)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    return _finish(fig, path, show)
+    return finish_figure(fig, path, show)

@@ -206,6 +206,54 @@ def test_read_tfrecords_uint8(jpeg_folder, tmp_path):
     assert image.dtype == tf.uint8 and image.shape == (256, 256, 3)
 
 
+def test_encoded_sources_yield_the_bytes(jpeg_folder, tmp_path):
+    data.write_tfrecords(jpeg_folder, tmp_path / "rec", prefix="photo", per_shard=6)
+    first = sorted(jpeg_folder.glob("*.jpg"))[0].read_bytes()
+    for source in (jpeg_folder, tmp_path / "rec"):
+        encoded = next(iter(data.load_images(source, encoded=True)))
+        assert encoded.dtype == tf.string and encoded.numpy() == first
+    image, name = next(iter(data.load_images(tmp_path / "rec", encoded=True, with_names=True)))
+    assert image.numpy() == first and name.numpy() == b"img00"
+
+
+def _jpeg(rgb, fmt="JPEG"):
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format=fmt, quality=95)
+    return tf.constant(buf.getvalue())
+
+
+@pytest.mark.parametrize("shape", [(256, 256), (300, 400), (600, 450)])
+def test_decode_jitter_matches_decode_then_jitter(rgb_factory, shape):
+    """Without jitter the window is the whole centre square: the same image as decode → fit to size."""
+    from stx_tf.data.augment import decode_jitter
+    from stx_tf.data.decode import decode_image
+
+    rgb = np.asarray(Image.fromarray(rgb_factory(1, 600)).resize(shape[::-1]))
+    encoded = _jpeg(rgb)
+    whole = decode_image(encoded, 128).numpy()
+    fused = decode_jitter(encoded, 128, jitter_size=128).numpy()
+    assert fused.shape == (128, 128, 3) and np.abs(fused - whole).mean() < 0.03
+    jittered = decode_jitter(encoded, 128).numpy()  # a 128·128/143 window, resized
+    assert jittered.shape == (128, 128, 3) and -1 <= jittered.min() and jittered.max() <= 1
+    assert np.abs(jittered - whole).mean() > 0.01
+
+
+def test_augment_takes_encoded_jpeg_and_png(rgb_factory):
+    rgb = rgb_factory(2, 64)
+    for encoded in (_jpeg(rgb), _jpeg(rgb, "PNG")):
+        for jitter in (True, False):
+            out = data.augment(encoded, size=48, jitter=jitter)
+            assert out.shape == (48, 48, 3) and out.dtype == tf.float32
+    photos = tf.data.Dataset.from_tensors(_jpeg(rgb)).repeat(4)
+    paired, steps = data.pair_domains(photos, photos.take(2), 2, augment_fn=data.augmenter(32))
+    a, b = next(iter(paired))
+    assert steps == 2 and a.shape == b.shape == (2, 32, 32, 3)
+    corrupt = tf.data.Dataset.from_tensors(tf.constant(b"\xff\xd8\xff" + b"\0" * 50))
+    paintings = corrupt.concatenate(photos.take(1))  # the repeating domain: bad images are dropped
+    paired, _ = data.pair_domains(photos, paintings, 2, augment_fn=data.augmenter(32), skip_errors=True)
+    assert [b.shape[0] for _, b in paired] == [2, 2]
+
+
 def test_diff_augment_is_differentiable():
     x = tf.Variable(tf.random.uniform((4, 32, 32, 3), -1, 1))
     with tf.GradientTape() as tape:

@@ -60,6 +60,23 @@ def _train(args) -> int:
     return 0
 
 
+def _plan(args) -> int:
+    from stx_tf.cyclegan.planner import plan_run
+
+    config = _config(args)
+    plan = plan_run(config, data=_data(args), limit=args.limit, reserve=args.reserve, elapsed=args.elapsed)
+    print(plan.summary())
+    if args.plot:
+        plan.plot(args.plot)
+        print(f"plan picture: {args.plot}")
+    planned = plan.apply(config)
+    if planned is not config:
+        print(
+            f"train with: --epochs {planned.epochs} --decay-epochs {planned.decay_epochs} --time-budget {planned.time_budget}"
+        )
+    return 0
+
+
 def _export(args) -> int:
     from stx_tf.cyclegan.checkpoint import load_generator
     from stx_tf.submission import export_submission
@@ -142,7 +159,7 @@ def _add_train_options(p) -> None:
 
 
 def register(subparsers) -> None:
-    """Add ``stx cyclegan train|export|quickstart``."""
+    """Add ``stx cyclegan train|plan|export|quickstart``."""
     cyclegan = subparsers.add_parser(
         "cyclegan", help="photo -> Monet CycleGAN: train, export images.zip, quick start"
     )
@@ -151,6 +168,16 @@ def register(subparsers) -> None:
     p = sub.add_parser("train", help="train (or --resume) a CycleGAN; checkpoints, sample grids, loss curves")
     _add_train_options(p)
     p.set_defaults(func=_train)
+
+    p = sub.add_parser(
+        "plan", help="measure step and export speed here; how many epochs fit a session limit (e.g. 3h)"
+    )
+    _add_train_options(p)
+    p.add_argument("--limit", default=None, help="session limit, e.g. 3h (Kaggle TPU) or 5h (GPU/CPU)")
+    p.add_argument("--elapsed", type=float, default=0.0, help="seconds of the session already used")
+    p.add_argument("--reserve", default="15m", help="time kept free after the export (default 15m)")
+    p.add_argument("--plot", default=None, help="write the plan as a PNG here")
+    p.set_defaults(func=_plan)
 
     p = sub.add_parser("export", help="translate the photos and write a checked submission zip")
     p.add_argument("generator", help="a monet_generator.keras file or a training run folder")

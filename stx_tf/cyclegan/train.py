@@ -86,21 +86,26 @@ def make_datasets(config: CycleGANConfig, data, global_batch: int):
 
     photo_src, monet_src = _sources(data)
     size = config.image_size
-    photos = load_images(photo_src, size=size, skip_bad=config.skip_corrupt)
-    monets = load_images(monet_src, size=size, skip_bad=config.skip_corrupt)
     n_photo, n_monet = count_images(photo_src), count_images(monet_src)
     augment = (
         augmenter(size, jitter=config.jitter, flip=config.flip) if (config.jitter or config.flip) else None
     )
+    # Without a cache the augmenter decodes each JPEG only inside its random crop window.
+    encoded = augment is not None and not config.cache
+
+    def images(source, **options):
+        return load_images(source, size=size, skip_bad=config.skip_corrupt, **options)
+
     pairs, steps = pair_domains(
-        photos,
-        monets,
+        images(photo_src, encoded=encoded),
+        images(monet_src, encoded=encoded),
         global_batch,
         n_photo,
         n_monet,
         augment_fn=augment,
         cache=config.cache,
         seed=config.seed,
+        skip_errors=config.skip_corrupt,
     )
     if config.steps_per_epoch:
         steps = min(steps, config.steps_per_epoch)
@@ -110,7 +115,36 @@ def make_datasets(config: CycleGANConfig, data, global_batch: int):
     def first(ds, n):
         return np.stack(list(ds.take(n).as_numpy_iterator()))
 
-    return pairs, steps, first(photos, config.samples), first(monets, config.samples)
+    return pairs, steps, first(images(photo_src), config.samples), first(images(monet_src), config.samples)
+
+
+def prepare_strategy(config: CycleGANConfig, strategy=None):
+    """The strategy (default :func:`stx_tf.strategy.get_strategy`) with the config's precision policy and
+    seed set; returns ``(strategy, global_batch)``."""
+    from stx_tf.strategy import get_strategy, global_batch_size, set_precision
+
+    strategy = strategy or get_strategy()
+    if config.precision != "float32":
+        set_precision(strategy, config.precision)
+    keras.utils.set_random_seed(config.seed)
+    return strategy, global_batch_size(config.batch_size, strategy)
+
+
+def compiled_model(config: CycleGANConfig, strategy, steps: int):
+    """The CycleGAN of ``config`` built and compiled inside ``strategy.scope()``, its learning-rate
+    schedule laid out for ``steps`` per epoch."""
+    with strategy.scope():
+        model = build_cyclegan(config)
+        schedule = LinearDecay.for_epochs(config.learning_rate, config.epochs, config.decay_epochs, steps)
+        model.compile(
+            adversarial_loss=config.adversarial_loss,
+            label_smoothing=config.label_smoothing,
+            diff_augment=config.diff_augment,
+            learning_rate=schedule,
+            beta_1=config.beta_1,
+            steps_per_execution=min(config.steps_per_execution, steps),
+        )
+    return model
 
 
 def _prepare_out_dir(out_dir: Path, resume) -> bool:
@@ -171,26 +205,9 @@ def train(
     if saved:
         check_compatible(saved.get("config", {}), config, out_dir)
 
-    from stx_tf.strategy import get_strategy, global_batch_size, set_precision
-
-    strategy = strategy or get_strategy()
-    if config.precision != "float32":
-        set_precision(strategy, config.precision)
-    keras.utils.set_random_seed(config.seed)
-    global_batch = global_batch_size(config.batch_size, strategy)
+    strategy, global_batch = prepare_strategy(config, strategy)
     pairs, steps, sample_photos, sample_monets = make_datasets(config, data, global_batch)
-
-    with strategy.scope():
-        model = build_cyclegan(config)
-        schedule = LinearDecay.for_epochs(config.learning_rate, config.epochs, config.decay_epochs, steps)
-        model.compile(
-            adversarial_loss=config.adversarial_loss,
-            label_smoothing=config.label_smoothing,
-            diff_augment=config.diff_augment,
-            learning_rate=schedule,
-            beta_1=config.beta_1,
-            steps_per_execution=min(config.steps_per_execution, steps),
-        )
+    model = compiled_model(config, strategy, steps)
     run_ckpt = RunCheckpoint(
         model, out_dir, keep=config.keep_checkpoints
     )  # its epoch counter stays on the host

@@ -6,13 +6,16 @@
   that are thrown away.
 * horizontal flip, and optional random 90° rotations (square images).
 
-Inputs may be uint8 (straight from the decoder, cheapest) or float in ``[-1, 1]``; the output is float32
-``(size, size, 3)`` in ``[-1, 1]``.
+Inputs may be encoded image bytes (``load_images(..., encoded=True)``: cheapest, a JPEG is decoded only
+inside its crop window by ``tf.io.decode_and_crop_jpeg``), uint8 images straight from the decoder, or float
+in ``[-1, 1]``; the output is float32 ``(size, size, 3)`` in ``[-1, 1]``.
 """
 
 from __future__ import annotations
 
 import tensorflow as tf
+
+from stx_tf.data.decode import decode_uint8, is_jpeg
 
 
 def _to_signed(image: tf.Tensor) -> tf.Tensor:
@@ -26,11 +29,51 @@ def random_jitter(image: tf.Tensor, size: int = 256, jitter_size: int | None = N
     (``jitter_size`` defaults to ``size·286/256``, the CycleGAN/pix2pix 286 → 256 jitter)."""
     jitter_size = jitter_size or int(round(size * 286 / 256))
     shape = tf.shape(image)
-    side = tf.cast(
-        tf.round(tf.cast(tf.minimum(shape[0], shape[1]), tf.float32) * size / jitter_size), tf.int32
-    )
+    side = _jitter_side(tf.minimum(shape[0], shape[1]), size, jitter_size)
     window = tf.image.random_crop(image, tf.stack([side, side, 3]))
     return tf.image.resize(_to_signed(window), (size, size), method="bilinear")
+
+
+def _jitter_side(short_side: tf.Tensor, size: int, jitter_size: int) -> tf.Tensor:
+    return tf.cast(tf.round(tf.cast(short_side, tf.float32) * size / jitter_size), tf.int32)
+
+
+def decode_jitter(data: tf.Tensor, size: int = 256, jitter_size: int | None = None) -> tf.Tensor:
+    """:func:`random_jitter` of encoded image bytes, decoding a JPEG only inside the crop window.
+
+    The window is placed in the centre square of the image (the square :func:`stx_tf.data.decode.fit_square_tf`
+    keeps), so any image size gets the same jitter as decode → fit to ``size`` → :func:`random_jitter`.
+    Windows larger than ``size`` are downscaled with antialiasing. Other formats are decoded whole.
+
+    Args:
+        data: scalar string tensor, the encoded image.
+        size: output side.
+        jitter_size: the "resize to" side of the jitter (default ``size·286/256``).
+
+    Returns:
+        float32 ``(size, size, 3)`` in ``[-1, 1]``.
+    """
+    jitter_size = jitter_size or int(round(size * 286 / 256))
+
+    def from_jpeg():
+        shape = tf.image.extract_jpeg_shape(data)
+        height, width = shape[0], shape[1]
+        short = tf.minimum(height, width)
+        side = _jitter_side(short, size, jitter_size)
+        top = (height - short) // 2 + tf.random.uniform([], 0, short - side + 1, dtype=tf.int32)
+        left = (width - short) // 2 + tf.random.uniform([], 0, short - side + 1, dtype=tf.int32)
+        window = tf.io.decode_and_crop_jpeg(data, tf.stack([top, left, side, side]), channels=3)
+        window = _to_signed(window)  # (side, side, 3)
+        return tf.cond(
+            side > size,
+            lambda: tf.image.resize(window, (size, size), method="bilinear", antialias=True),
+            lambda: tf.image.resize(window, (size, size), method="bilinear"),
+        )
+
+    def whole():
+        return random_jitter(decode_uint8(data, size), size, jitter_size)
+
+    return tf.ensure_shape(tf.cond(is_jpeg(data), from_jpeg, whole), (size, size, 3))
 
 
 def random_rot90(image: tf.Tensor) -> tf.Tensor:
@@ -42,7 +85,9 @@ def augment(
     image: tf.Tensor, size: int = 256, jitter: bool = True, flip: bool = True, rot90: bool = False
 ) -> tf.Tensor:
     """The standard CycleGAN augmentation of one ``(H, W, 3)`` image -> float32 ``(size, size, 3)`` in ``[-1, 1]``."""
-    if jitter:
+    if image.dtype == tf.string:  # encoded bytes
+        image = decode_jitter(image, size) if jitter else _to_signed(decode_uint8(image, size))
+    elif jitter:
         image = random_jitter(image, size)
     else:
         image = (

@@ -35,13 +35,19 @@ def fit_square_tf(image: tf.Tensor, size: int) -> tf.Tensor:
     return tf.ensure_shape(out, (size, size, 3))
 
 
-def _pil_decode(data: bytes, size: int) -> np.ndarray:
+def _pil_decode(data, size: int) -> np.ndarray:
+    if isinstance(data, np.ndarray):  # eager calls pass a 0-d object array, graphs pass bytes
+        data = data.item()
     return fit_square(read_image_file(bytes(data)), int(size))
+
+
+def is_jpeg(data: tf.Tensor) -> tf.Tensor:
+    """Whether a scalar string tensor starts with the JPEG magic bytes."""
+    return tf.equal(tf.strings.substr(data, 0, 3), JPEG_MAGIC)
 
 
 def decode_uint8(data: tf.Tensor, size: int = 256) -> tf.Tensor:
     """Encoded image bytes (scalar string tensor) -> uint8 ``(size, size, 3)``."""
-    is_jpeg = tf.equal(tf.strings.substr(data, 0, 3), JPEG_MAGIC)
 
     def via_tf():
         return fit_square_tf(tf.io.decode_jpeg(data, channels=3), size)
@@ -50,7 +56,7 @@ def decode_uint8(data: tf.Tensor, size: int = 256) -> tf.Tensor:
         out = tf.numpy_function(_pil_decode, [data, size], tf.uint8, stateful=False)
         return tf.ensure_shape(out, (size, size, 3))
 
-    return tf.cond(is_jpeg, via_tf, via_pil)
+    return tf.cond(is_jpeg(data), via_tf, via_pil)
 
 
 def to_signed_float(image: tf.Tensor) -> tf.Tensor:

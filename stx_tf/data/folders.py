@@ -66,24 +66,31 @@ def list_images(folder, skip_bad: bool = False, check: bool = True) -> list[Path
     return files
 
 
-def files_dataset(files, size: int = 256, with_names: bool = False) -> tf.data.Dataset:
-    """Decode a list of image files into float32 ``(size, size, 3)`` images in ``[-1, 1]``."""
+def _output(data, name, size: int, with_names: bool, encoded: bool):
+    image = data if encoded else decode_image(data, size)
+    return (image, name) if with_names else image
+
+
+def files_dataset(
+    files, size: int = 256, with_names: bool = False, encoded: bool = False
+) -> tf.data.Dataset:
+    """Decode a list of image files into float32 ``(size, size, 3)`` images in ``[-1, 1]``
+    (``encoded``: their bytes, undecoded)."""
     paths = [str(p) for p in files]
     names = [Path(p).stem for p in paths]
     ds = tf.data.Dataset.from_tensor_slices((paths, names))
 
     def load(path, name):
-        image = decode_image(tf.io.read_file(path), size)
-        return (image, name) if with_names else image
+        return _output(tf.io.read_file(path), name, size, with_names, encoded)
 
     return ds.map(load, num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def read_image_folder(
-    folder, size: int = 256, with_names: bool = False, skip_bad: bool = False
+    folder, size: int = 256, with_names: bool = False, skip_bad: bool = False, encoded: bool = False
 ) -> tf.data.Dataset:
     """Read a folder of JPEG/PNG/... images (any mode, any size) as float32 ``[-1, 1]`` squares."""
-    return files_dataset(list_images(folder, skip_bad=skip_bad), size, with_names)
+    return files_dataset(list_images(folder, skip_bad=skip_bad), size, with_names, encoded)
 
 
 def zip_members(path, skip_bad: bool = False, check: bool = True) -> list[str]:
@@ -116,7 +123,9 @@ def zip_members(path, skip_bad: bool = False, check: bool = True) -> list[str]:
     return sorted(good)
 
 
-def read_zip(path, size: int = 256, with_names: bool = False, skip_bad: bool = False) -> tf.data.Dataset:
+def read_zip(
+    path, size: int = 256, with_names: bool = False, skip_bad: bool = False, encoded: bool = False
+) -> tf.data.Dataset:
     """Stream the images of a zip file (e.g. a submission's ``images.zip``), one entry at a time."""
     members = zip_members(path, skip_bad=skip_bad)
     path = str(path)
@@ -131,7 +140,6 @@ def read_zip(path, size: int = 256, with_names: bool = False, skip_bad: bool = F
     ds = ds.apply(tf.data.experimental.assert_cardinality(len(members)))
 
     def load(data, name):
-        image = decode_image(data, size)
-        return (image, name) if with_names else image
+        return _output(data, name, size, with_names, encoded)
 
     return ds.map(load, num_parallel_calls=tf.data.AUTOTUNE)

@@ -64,6 +64,7 @@ def pair_domains(
     cache: bool = False,
     shuffle: bool = True,
     seed: int | None = None,
+    skip_errors: bool = False,
 ) -> tuple[tf.data.Dataset, int]:
     """Zip two unpaired domains so that one epoch covers every image of the LARGER one.
 
@@ -71,13 +72,16 @@ def pair_domains(
     reshuffled each pass, until the larger one (e.g. all 7,038 photos) has been seen once.
 
     Args:
-        ds_a, ds_b: decoded images of each domain (e.g. photos, paintings).
+        ds_a, ds_b: images of each domain (e.g. photos, paintings): decoded, or encoded bytes for an
+            ``augment_fn`` that decodes them (:func:`stx_tf.data.augment`).
         batch_size: the GLOBAL batch size.
         n_a, n_b: domain sizes (default: the datasets' known cardinality).
         augment_fn: per-image augmentation applied to both domains, e.g. ``stx_tf.data.augmenter(256)``.
         cache: cache decoded images in memory.
         shuffle: shuffle both domains.
         seed: shuffle seed.
+        skip_errors: drop images the augmentation cannot decode (encoded inputs with a corrupt body),
+            with a logged warning, instead of failing.
 
     Returns:
         ``(dataset of (a_batch, b_batch), steps_per_epoch)``; the dataset is finite (one epoch).
@@ -98,6 +102,8 @@ def pair_domains(
             ds = ds.repeat()
         if augment_fn is not None:
             ds = ds.map(augment_fn, num_parallel_calls=AUTOTUNE)
+            if skip_errors:
+                ds = ds.ignore_errors(log_warning=True)
         return ds.batch(batch_size, drop_remainder=True)
 
     a_larger = n_a >= n_b

@@ -42,7 +42,9 @@ def source_kind(source) -> str:
     raise ValueError(f"{path}: not an image, zip, folder or TFRecord file")
 
 
-def load_images(source, size: int = 256, with_names: bool = False, skip_bad: bool = False) -> tf.data.Dataset:
+def load_images(
+    source, size: int = 256, with_names: bool = False, skip_bad: bool = False, encoded: bool = False
+) -> tf.data.Dataset:
     """Load any supported source as float32 ``(size, size, 3)`` images in ``[-1, 1]``.
 
     Args:
@@ -51,19 +53,23 @@ def load_images(source, size: int = 256, with_names: bool = False, skip_bad: boo
         size: output side (shorter side resized, then centre crop; see :mod:`stx_tf.data.images`).
         with_names: yield ``(image, name)`` pairs.
         skip_bad: skip unusable files / records with a warning instead of raising.
+        encoded: yield the encoded bytes (scalar strings) instead of decoded images, for
+            :func:`stx_tf.data.augment`, which decodes a JPEG only inside its random crop window
+            (the fastest training input); ``size`` then applies in the augmenter.
     """
     kind = source_kind(source)
+    options = {"size": size, "with_names": with_names, "encoded": encoded}
     if kind == "tfrecords":
-        return read_tfrecords(source, size=size, with_names=with_names, skip_corrupt=skip_bad)
+        return read_tfrecords(source, skip_corrupt=skip_bad, **options)
     if kind == "folder":
-        return read_image_folder(source, size=size, with_names=with_names, skip_bad=skip_bad)
+        return read_image_folder(source, skip_bad=skip_bad, **options)
     if kind == "zip":
-        return read_zip(source, size=size, with_names=with_names, skip_bad=skip_bad)
+        return read_zip(source, skip_bad=skip_bad, **options)
     files = [source] if kind == "file" else list(source)
     for f in files:
         if not os.path.isfile(f):
             raise ValueError(f"{f}: no such file")
-    return files_dataset(files, size=size, with_names=with_names)
+    return files_dataset(files, **options)
 
 
 def count_images(source, skip_bad: bool = False) -> int:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from stx_tf.data.decode import fit_square_tf, to_signed_float
+from stx_tf.data.decode import fit_square_tf, is_jpeg, to_signed_float
 from stx_tf.data.images import encode_jpeg, is_jpeg_bytes, read_image_file
 from stx_tf.settings import get_logger
 
@@ -201,6 +201,7 @@ def read_tfrecords(
     validate: bool = True,
     num_parallel_reads=tf.data.AUTOTUNE,
     dtype=tf.float32,
+    encoded: bool = False,
 ) -> tf.data.Dataset:
     """Read competition TFRecords into float32 ``(size, size, 3)`` images in ``[-1, 1]``.
 
@@ -214,6 +215,8 @@ def read_tfrecords(
         num_parallel_reads: files read in parallel.
         dtype: ``tf.float32`` gives ``[-1, 1]`` images; ``tf.uint8`` leaves them as decoded (cheaper when
             a batched augmentation such as :func:`stx_tf.data.augmenter` converts afterwards).
+        encoded: yield the JPEG bytes undecoded (``size`` and ``dtype`` then do not apply), for
+            :func:`stx_tf.data.augment`, which decodes only the random crop window of each image.
 
     Raises:
         ValueError: missing files, or (without ``skip_corrupt``) a truncated file, a record without
@@ -240,10 +243,11 @@ def read_tfrecords(
     ds = tf.data.TFRecordDataset(files, num_parallel_reads=num_parallel_reads if len(files) > 1 else None)
     ds = ds.map(_parse, num_parallel_calls=tf.data.AUTOTUNE)
     if skip_corrupt:
-        ok = lambda r: tf.equal(tf.strings.substr(r["image"], 0, 3), b"\xff\xd8\xff")  # noqa: E731
-        ds = ds.filter(ok)
+        ds = ds.filter(lambda r: is_jpeg(r["image"]))
 
     def to_output(record):
+        if encoded:
+            return (record["image"], record["image_name"]) if with_names else record["image"]
         image = fit_square_tf(tf.io.decode_jpeg(record["image"], channels=3), size)  # schema: JPEG
         image = image if tf.as_dtype(dtype) == tf.uint8 else to_signed_float(image)
         return (image, record["image_name"]) if with_names else image
