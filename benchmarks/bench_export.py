@@ -86,8 +86,7 @@ def our_export(generator, photos, work: Path, precision: str, n: int) -> float:
         generator,
         photos,
         work / "ours.zip",
-        quality=75,
-        batch_size=16,
+        quality=75,  # the tutorial's PIL default; batch: the library's default
         min_count=n,
         max_count=n,
         progress=False,
@@ -102,7 +101,7 @@ import json, resource, sys, time
 from stx_tf.cyclegan.generators import unet_generator
 from stx_tf.submission import export_submission
 start = time.perf_counter()
-report = export_submission(unet_generator(), sys.argv[1], sys.argv[2], batch_size=int(sys.argv[3]), progress=False)
+report = export_submission(unet_generator(), sys.argv[1], sys.argv[2], batch_size=int(sys.argv[3]) or None, progress=False)
 print(json.dumps({"seconds": time.perf_counter() - start, "written": report.written, "ok": report.check.ok,
                   "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "summary": report.summary()}))
@@ -113,7 +112,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subset", type=int, default=48, help="photos for the ratio")
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--batch-size", type=int, default=16, help="batch of the full export")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=0,
+        help="batch of the full export (default: the library's, 8 on CPU)",
+    )
     parser.add_argument("--no-full", action="store_true", help="skip the full 7,038-photo export")
     args = parser.parse_args(argv)
 

@@ -111,6 +111,11 @@ def is_tpu(strategy: tf.distribute.Strategy | None) -> bool:
     return strategy is not None and "TPU" in type(strategy).__name__
 
 
+def has_accelerator() -> bool:
+    """Whether TensorFlow sees a GPU or a TPU device here."""
+    return bool(tf.config.list_logical_devices("GPU") + tf.config.list_logical_devices("TPU"))
+
+
 def global_batch_size(per_replica: int, strategy: tf.distribute.Strategy | None = None) -> int:
     """Global batch = per-replica batch × replicas in sync."""
     strategy = strategy or tf.distribute.get_strategy()

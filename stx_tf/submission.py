@@ -258,10 +258,9 @@ def resolve_precision(precision: str = "auto") -> str:
         raise ValueError(f"precision must be 'auto', 'float32' or 'bfloat16', got {precision!r}")
     if precision != "auto":
         return precision
-    import tensorflow as tf
+    from stx_tf.strategy import has_accelerator
 
-    accelerators = tf.config.list_logical_devices("GPU") + tf.config.list_logical_devices("TPU")
-    return "bfloat16" if not accelerators and cpu_has_bf16() else "float32"
+    return "bfloat16" if not has_accelerator() and cpu_has_bf16() else "float32"
 
 
 def inference_model(generator, precision: str = "auto"):
@@ -287,6 +286,13 @@ def inference_model(generator, precision: str = "auto"):
     copy.set_weights(generator.get_weights())
     log.info("export runs the generator in bfloat16 (CPU with native bf16)")
     return copy
+
+
+def default_export_batch() -> int:
+    """Photos per generator call when none is given: 32 with a GPU or TPU, else 8."""
+    from stx_tf.strategy import has_accelerator
+
+    return 32 if has_accelerator() else 8
 
 
 def _batches(photos, size: int, batch_size: int, skip_corrupt: bool, pass_no: int):
@@ -332,7 +338,7 @@ def export_submission(
     generator,
     photos,
     out_path="images.zip",
-    batch_size: int = 16,
+    batch_size: int | None = None,
     quality: int = 95,
     size: int = IMAGE_SIDE,
     fill_to: int | None = None,
@@ -352,7 +358,8 @@ def export_submission(
         photos: the photos: anything :func:`stx_tf.data.load_images` reads (the competition's
             ``photo_tfrec`` folder, a folder of JPEGs, a glob, a zip ...).
         out_path: the zip to write (``images.zip``).
-        batch_size: photos per generator call.
+        batch_size: photos per generator call (default :func:`default_export_batch`: 8 on CPU, where it
+            keeps a full U-Net export under 2 GiB at the same speed as larger batches; 32 on GPU/TPU).
         quality: JPEG quality (1-100).
         size: output side (the competition needs 256).
         fill_to: when there are fewer usable photos than ``min_count``, add augmented re-runs (flipped,
@@ -413,6 +420,7 @@ def export_submission(
             f"infer_size={side[0]} to run it at its size and resize the results to {size}x{size}"
         )
 
+    batch_size = int(batch_size or default_export_batch())
     start = time.monotonic()
     seen: set[str] = set()
     written = first_pass = skipped = 0

@@ -184,7 +184,12 @@ def register(subparsers) -> None:
     p.add_argument("--photos", default=None, help="photos to translate (default: the competition's)")
     p.add_argument("--data-dir", default=None, help="competition data folder (default: found by itself)")
     p.add_argument("--out", default="images.zip", help="zip to write (default: images.zip)")
-    p.add_argument("--batch-size", type=int, default=16, help="photos per generator call")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="photos per generator call (default: 8 on CPU, 32 on GPU/TPU)",
+    )
     p.add_argument("--quality", type=int, default=95, help="JPEG quality 1-100 (default 95)")
     p.add_argument(
         "--fill-to",
