@@ -28,6 +28,8 @@ from stx_tf.dcgan import (
     synthetic_faces,
     train,
 )
+from stx_tf.dcgan.models import as_float32
+from stx_tf.dcgan.train import execution_steps, resolve_precision
 from stx_tf.losses import bce_discriminator_loss
 
 TINY_NETS = {"generator": {"filters": 8, "base_filters": 8}, "discriminator": {"filters": 8}}
@@ -134,6 +136,58 @@ def test_options_train(mixed_faces, tmp_path):
     assert 0.0 <= result.history["d_acc_real"][-1] <= 1.0
 
 
+def test_precision_resolution(monkeypatch):
+    assert resolve_precision("float32") == "float32"
+    assert resolve_precision("mixed_bfloat16") == "mixed_bfloat16"
+    monkeypatch.setattr("stx_tf.submission.cpu_has_bf16", lambda: True)
+    assert resolve_precision("auto") == "mixed_bfloat16"  # CPU-only test machine with native bf16
+    monkeypatch.setattr("stx_tf.submission.cpu_has_bf16", lambda: False)
+    assert resolve_precision("auto") == "float32"
+    with pytest.raises(ValueError, match="precision"):
+        resolve_precision("float16")
+    with pytest.raises(ValueError, match="precision"):
+        DCGANConfig(images="x", precision="bf16").validate()
+
+
+def test_execution_steps_divide_the_epoch():
+    assert execution_steps(8, 12) == 6
+    assert execution_steps(8, 2) == 2
+    assert execution_steps(8, 7) == 7
+    assert execution_steps(8, 13) == 1
+    assert execution_steps(1, 100) == 1
+
+    class TwoReplicas:  # stands in for MirroredStrategy, where Keras' multi-step loop fails
+        num_replicas_in_sync = 2
+
+    assert execution_steps(8, 16, TwoReplicas()) == 1
+
+
+def test_bfloat16_training(mixed_faces, tmp_path):
+    """mixed_bfloat16: bf16 nets with float32 variables and losses; the global policy is left alone."""
+    before = keras.mixed_precision.global_policy().name
+    result = train(
+        tiny_config(mixed_faces, tmp_path, precision="mixed_bfloat16", steps_per_execution=8, epochs=2)
+    )
+    assert keras.mixed_precision.global_policy().name == before
+    gen, disc = result.model.generator, result.model.discriminator
+    assert {layer.dtype_policy.name for layer in gen.layers[1:] + disc.layers[1:]} == {"mixed_bfloat16"}
+    assert all(v.dtype == "float32" for v in gen.weights + disc.weights)
+    assert int(result.model.g_optimizer.iterations.numpy()) == 4  # spe 8 lowered to the 2 steps per epoch
+    assert all(np.isfinite(v).all() for v in result.history.values())
+    saved = load_generator(result.generator_path)  # saved in float32, same weights
+    assert {layer.dtype_policy.name for layer in saved.layers} == {"float32"}
+    z = np.random.default_rng(0).standard_normal((2, 8)).astype("float32")
+    ours = keras.ops.convert_to_numpy(keras.ops.cast(gen(z), "float32"))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(saved(z)), ours, atol=0.05)
+    resumed = train(tiny_config(mixed_faces, tmp_path, precision="float32", epochs=3))  # resume in float32
+    assert len(resumed.history["d_loss"]) == 3
+
+
+def test_as_float32_keeps_float32_models():
+    gen, _ = build_models("classic", latent_dim=8, image_size=32, **TINY_NETS)
+    assert as_float32(gen) is gen
+
+
 def test_checkpoint_and_resume(run):
     assert len(run.history["d_loss"]) == 2  # epoch 1 from the first call, epoch 2 after resuming
     assert run.checkpoint.name == "epoch_0002"
@@ -203,6 +257,10 @@ def test_cli(run, mixed_faces, tmp_path, capsys):
         "--filters",
         "4",
         "--grid-size",
+        "4",
+        "--precision",
+        "float32",
+        "--steps-per-execution",
         "4",
     ]
     assert main(args) == 0

@@ -33,7 +33,14 @@ def register(subparsers) -> None:
     p.add_argument("--max-images", type=int, help="use at most this many images")
     p.add_argument("--grid-size", type=int, help="images per epoch grid (64)")
     p.add_argument("--seed", type=int, help="seed of the fixed noise and shuffling (0)")
-    p.add_argument("--steps-per-execution", type=int, help="train steps per graph call (1)")
+    p.add_argument(
+        "--steps-per-execution", type=int, help="train steps per graph call (8, or a divisor of the epoch)"
+    )
+    p.add_argument(
+        "--precision",
+        choices=("auto", "float32", "mixed_bfloat16"),
+        help="compute dtype (auto: bfloat16 on TPU and on CPUs with native bf16, else float32)",
+    )
     p.add_argument(
         "--no-resume", dest="resume", action="store_false", default=None, help="ignore checkpoints"
     )
@@ -78,6 +85,7 @@ _CONFIG_OPTIONS = (
     "grid_size",
     "seed",
     "steps_per_execution",
+    "precision",
     "resume",
     "skip_bad",
 )

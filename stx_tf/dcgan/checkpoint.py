@@ -2,7 +2,8 @@
 
 A checkpoint is a folder ``<out_dir>/checkpoints/epoch_NNNN/`` holding
 
-* ``generator.keras`` - the whole generator (architecture + weights): what ``stx dcgan sample`` loads;
+* ``generator.keras`` - the whole generator (architecture + weights, float32 whatever the training
+  precision): what ``stx dcgan sample`` loads;
 * ``discriminator.weights.h5`` - the discriminator's weights;
 * ``optimizers.npz`` - both Adam states (so a resumed run continues exactly);
 * ``state.json`` - epoch, latent size, architecture and its config, and the metric history so far.
@@ -20,7 +21,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from stx_tf.dcgan.models import latent_dim_of
+from stx_tf.dcgan.models import as_float32, latent_dim_of
 
 CHECKPOINTS = "checkpoints"
 STATE = "state.json"
@@ -75,7 +76,7 @@ def save_checkpoint(gan, out_dir, epoch: int, state: dict, keep: int | None = 2)
     tmp = final.with_name(final.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    gan.generator.save(tmp / GENERATOR)
+    as_float32(gan.generator).save(tmp / GENERATOR)
     gan.discriminator.save_weights(tmp / DISCRIMINATOR)
     arrays = {**_optimizer_arrays(gan.g_optimizer, "g"), **_optimizer_arrays(gan.d_optimizer, "d")}
     np.savez(tmp / OPTIMIZERS, **arrays)

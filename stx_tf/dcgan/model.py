@@ -27,7 +27,9 @@ class DCGAN(keras.Model):
     Each step draws one latent batch, generates once, scores real and fake images, and updates both
     nets from the same persistent tape (simultaneous updates). Losses are reduced with the *global*
     batch size, so the model trains the same under any ``tf.distribute`` strategy (build and compile
-    it inside ``strategy.scope()``).
+    it inside ``strategy.scope()``). The nets may compute in ``mixed_bfloat16`` (built under that
+    Keras dtype policy, see :func:`stx_tf.dcgan.train.build_gan`): variables, gradients, optimiser
+    states and the losses stay float32.
 
     Args:
         generator: ``(B, latent_dim) -> (B, S, S, 3)`` in ``[-1, 1]``.
@@ -115,6 +117,7 @@ class DCGAN(keras.Model):
 
     def _discriminate(self, images, training: bool):
         """Discriminator logits after the optional DiffAugment and instance noise."""
+        images = tf.cast(images, tf.float32)  # bfloat16 fakes under mixed precision; D casts back itself
         if self.augment:
             from stx_tf.data import diff_augment
 
@@ -130,8 +133,9 @@ class DCGAN(keras.Model):
         z = tf.random.normal((batch, self.latent_dim))  # (B, latent)
         with tf.GradientTape(persistent=True) as tape:
             fake = self.generator(z, training=True)  # (B, S, S, 3)
-            real_logits = self._discriminate(real, training=True)  # (B, 1)
-            fake_logits = self._discriminate(fake, training=True)  # (B, 1)
+            # Logits may be bfloat16 (mixed precision): the losses are always computed in float32.
+            real_logits = tf.cast(self._discriminate(real, training=True), tf.float32)  # (B, 1)
+            fake_logits = tf.cast(self._discriminate(fake, training=True), tf.float32)  # (B, 1)
             d_each = self.d_loss_fn(real_logits, fake_logits, self.label_smoothing)  # (B,)
             g_each = self.g_loss_fn(fake_logits)  # (B,)
             d_loss = losses.reduce_loss(d_each, global_batch_size=global_batch)

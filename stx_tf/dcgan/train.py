@@ -6,12 +6,13 @@
     loss_curves.png             d_loss and g_loss per epoch
     accuracy_curves.png         discriminator accuracy on real and on fake images per epoch
     checkpoints/epoch_NNNN/     the newest checkpoints (resume point, see stx_tf.dcgan.checkpoint)
-    generator.keras             the final generator (for ``stx dcgan sample``)
+    generator.keras             the final generator in float32 (for ``stx dcgan sample``)
     interpolation.png           a latent interpolation grid of the final generator
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,12 +24,18 @@ from stx_tf.data import count_images, load_images, make_pipeline
 from stx_tf.dcgan.callbacks import EpochCheckpoint, SampleGrid
 from stx_tf.dcgan.checkpoint import latest_checkpoint, read_state, restore_checkpoint
 from stx_tf.dcgan.model import BETA_1, DCGAN, LEARNING_RATE
-from stx_tf.dcgan.models import ARCHITECTURES, IMAGE_SIZE, LATENT_DIM, build_models
+from stx_tf.dcgan.models import ARCHITECTURES, IMAGE_SIZE, LATENT_DIM, as_float32, build_models
 from stx_tf.dcgan.sample import interpolate, latent_points
 from stx_tf.settings import get_logger
-from stx_tf.strategy import describe, global_batch_size
+from stx_tf.strategy import describe, global_batch_size, has_accelerator, is_tpu
 
 log = get_logger(__name__)
+
+#: Accepted values of :attr:`DCGANConfig.precision`.
+PRECISIONS = ("auto", "float32", "mixed_bfloat16")
+
+#: Default :attr:`DCGANConfig.steps_per_execution` (lowered to a divisor of the steps per epoch).
+STEPS_PER_EXECUTION = 8
 
 #: Cache decoded images in memory when they take less than this many bytes.
 CACHE_LIMIT_BYTES = 2 * 1024**3
@@ -57,7 +64,13 @@ class DCGANConfig:
         max_images: use at most this many images (quick runs).
         grid_size: images in each per-epoch fixed-noise grid.
         seed: seed of the fixed noise, the shuffling and the interpolation grid.
-        steps_per_execution: train steps per ``tf.function`` call (fewer Python round trips).
+        steps_per_execution: train steps per ``tf.function`` call (fewer Python round trips; 8). ``train``
+            lowers it to the largest divisor of the steps per epoch, so epochs keep their exact length,
+            and to 1 under ``MirroredStrategy`` (see :func:`execution_steps`).
+        precision: compute dtype policy of both nets: ``"float32"``, ``"mixed_bfloat16"`` (bfloat16
+            maths, float32 variables, optimiser states and losses), or ``"auto"`` (default):
+            ``mixed_bfloat16`` on TPUs and on CPU-only machines whose CPU has native bfloat16 (AMX or
+            AVX-512 BF16; about 1.6x faster steps there), ``float32`` elsewhere (GPUs included).
         resume: continue from the newest checkpoint in ``out_dir`` if there is one.
         keep_checkpoints: how many checkpoints to keep.
         skip_bad: skip unreadable files in ``images`` (with a warning) instead of stopping.
@@ -81,7 +94,8 @@ class DCGANConfig:
     max_images: int | None = None
     grid_size: int = 64
     seed: int = 0
-    steps_per_execution: int = 1
+    steps_per_execution: int = STEPS_PER_EXECUTION
+    precision: str = "auto"
     resume: bool = True
     keep_checkpoints: int = 2
     skip_bad: bool = False
@@ -98,6 +112,8 @@ class DCGANConfig:
         for name in ("latent_dim", "image_size", "batch_size", "epochs", "grid_size", "steps_per_execution"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"DCGANConfig.{name} must be at least 1, got {getattr(self, name)}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"DCGANConfig.precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.max_images is not None and self.max_images < 1:
             raise ValueError(f"DCGANConfig.max_images must be at least 1, got {self.max_images}")
 
@@ -169,10 +185,67 @@ def _check_resumable(ckpt: Path, config: DCGANConfig) -> dict:
     return state
 
 
-def build_gan(config: DCGANConfig, strategy=None) -> DCGAN:
-    """Build and compile the ``DCGAN`` of a config inside ``strategy.scope()``."""
+def resolve_precision(precision: str = "auto", strategy=None) -> str:
+    """The dtype policy a :attr:`DCGANConfig.precision` means on this machine.
+
+    ``"auto"`` is ``"mixed_bfloat16"`` under a TPU strategy and on CPU-only machines whose CPU does
+    bfloat16 natively (:func:`stx_tf.submission.cpu_has_bf16`), else ``"float32"`` (GPUs would need
+    loss scaling for float16, and emulated bfloat16 is slower than float32).
+
+    Raises:
+        ValueError: an unknown precision.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision != "auto":
+        return precision
+    from stx_tf.submission import cpu_has_bf16
+
+    if is_tpu(strategy):
+        return "mixed_bfloat16"
+    return "mixed_bfloat16" if not has_accelerator() and cpu_has_bf16() else "float32"
+
+
+@contextlib.contextmanager
+def dtype_policy(name: str):
+    """Make ``name`` Keras' global dtype policy inside the block (layers built there keep it)."""
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def execution_steps(requested: int, steps_per_epoch: int, strategy=None) -> int:
+    """The ``steps_per_execution`` to use: the largest divisor of ``steps_per_epoch`` <= ``requested``.
+
+    Keras runs whole groups of ``steps_per_execution`` steps, so a group size that does not divide the
+    epoch would run extra steps. Under a multi-replica strategy other than TPU (``MirroredStrategy``,
+    multi-worker) it is 1: Keras 3's multi-step loop fails there (a "must feed a value for placeholder
+    tensor" error seen with Keras 3.15 / TensorFlow 2.21).
+
+    Args:
+        requested: the configured steps per graph call.
+        steps_per_epoch: steps in one epoch.
+        strategy: the ``tf.distribute`` strategy (default: the current one).
+    """
     strategy = strategy or tf.distribute.get_strategy()
-    with strategy.scope():
+    if strategy.num_replicas_in_sync > 1 and not is_tpu(strategy):
+        return 1
+    requested = max(1, min(int(requested), int(steps_per_epoch)))
+    return next(k for k in range(requested, 0, -1) if steps_per_epoch % k == 0)
+
+
+def build_gan(config: DCGANConfig, strategy=None) -> DCGAN:
+    """Build and compile the ``DCGAN`` of a config inside ``strategy.scope()``.
+
+    The nets are built under the dtype policy of :func:`resolve_precision` (``config.precision``); the
+    global Keras policy is left as it was.
+    """
+    strategy = strategy or tf.distribute.get_strategy()
+    precision = resolve_precision(config.precision, strategy)
+    with strategy.scope(), dtype_policy(precision):
         gen, disc = build_models(
             config.architecture,
             latent_dim=config.latent_dim,
@@ -225,7 +298,8 @@ def train(config: DCGANConfig, strategy=None, callbacks=None) -> TrainResult:
         _check_resumable(ckpt, config)
     global_batch = global_batch_size(config.batch_size, strategy)
     ds, steps, n_images = face_dataset(config, global_batch)
-    gan = build_gan(config, strategy)
+    spe = execution_steps(config.steps_per_execution, steps, strategy)
+    gan = build_gan(dataclasses.replace(config, steps_per_execution=spe), strategy)
     history, initial_epoch = {}, 0
     if ckpt is not None:
         with strategy.scope():
@@ -233,11 +307,13 @@ def train(config: DCGANConfig, strategy=None, callbacks=None) -> TrainResult:
         history, initial_epoch = state.get("history", {}), int(state["epoch"])
         log.info("resuming from %s (epoch %d of %d)", ckpt, initial_epoch, config.epochs)
     log.info(
-        "DCGAN %s: %d images, global batch %d, %d steps/epoch, %s",
+        "DCGAN %s: %d images, global batch %d, %d steps/epoch (%d per graph call), %s, %s",
         config.architecture,
         n_images,
         global_batch,
         steps,
+        spe,
+        resolve_precision(config.precision, strategy),
         describe(strategy),
     )
     noise = latent_points(config.grid_size, config.latent_dim, config.seed)
@@ -258,7 +334,7 @@ def train(config: DCGANConfig, strategy=None, callbacks=None) -> TrainResult:
             "%s already holds %d epochs (asked for %d): nothing to train", ckpt, initial_epoch, config.epochs
         )
     saver.plot()
-    generator_path = _save_generator(gan.generator, out_dir / "generator.keras")
+    generator_path = _save_generator(as_float32(gan.generator), out_dir / "generator.keras")
     interpolation = out_dir / "interpolation.png"
     interpolate(gan.generator, interpolation, seed=config.seed)
     return TrainResult(
