@@ -2,14 +2,20 @@
 
 The baseline is the procedure of https://www.tensorflow.org/tutorials/generative/style_transfer: Adam
 (lr 0.02, β1 0.99, ε 0.1), ``--steps`` steps (1,000 in the tutorial), ONE ``tf.function`` train step per
-Python loop iteration, image clipped to [0, 1] after each step. Both sides minimise exactly the same loss
-(:class:`stx_tf.nst.StyleObjective`: same backbone, layers, weights, content/style pair and size).
+Python loop iteration, autodiff of the loss, image clipped to [0, 1] after each step. Both sides minimise
+exactly the same loss (:class:`stx_tf.nst.StyleObjective`: same backbone, layers, weights, content/style
+pair and size): the tutorial differentiates ``objective(image)`` (float32, plain autodiff), ``stylize``
+steps on :meth:`~stx_tf.nst.StyleObjective.step_loss` (same function; hand-written Gram gradient, slice
+TV, bfloat16 convolutions with ``precision="bfloat16"``). Every loss printed and every target comparison
+uses the float32 ``objective`` on the clipped image.
 
 Printed:
-* per-step time: tutorial step vs our compiled multi-step Adam loop (steady state, tracing excluded);
-* time to target: wall time (tracing included on both sides) for ``stylize`` to reach the loss the
-  tutorial procedure ends at, for several ``stylize`` settings, as a ratio to the tutorial's wall time
-  (target of issue 4: <= 1/3 at 512 px).
+* per-step time: the tutorial's step vs ours (the recommended precision, and float32), steady state,
+  tracing excluded, measured in alternating rounds (the machine may be shared);
+* the tutorial procedure's wall time and final float32 loss (the target);
+* for each ``stylize`` variant: wall time (tracing, setup and the per-epoch float32 loss checks included)
+  to reach the target, as a ratio to the tutorial's wall time (issue 4's target: <= 1/3 at 512 px), the
+  steps taken and the float32 loss of the image ``stylize`` returned, re-evaluated here.
 
 Usage::
 
@@ -23,6 +29,8 @@ Tübingen photo and Starry Night from ``../shared/data`` when present, else the 
 from __future__ import annotations
 
 import argparse
+import copy
+import dataclasses
 import os
 import time
 from pathlib import Path
@@ -67,26 +75,47 @@ def tutorial_procedure(objective, content: np.ndarray, steps: int):
     return final, time.perf_counter() - start
 
 
-def per_step_times(objective, content: np.ndarray, cfg, rounds: int = 6) -> tuple[float, float]:
-    """Median seconds per step, (tutorial, ours), measured in alternating rounds of ``steps_per_call`` steps
-    (the machine may be shared: alternating keeps both sides under the same load)."""
-    _, tutorial_step = tutorial_step_fn(objective, content)
-    variable = keras.Variable(content[None])
-    run = nst.adam_runner(objective, variable, cfg)
-    k = tf.constant(cfg.steps_per_call)
-    for _ in range(2):  # trace and warm up
-        tutorial_step()
-        run(k).numpy()
-    tutorial_times, our_times = [], []
+def per_step_times(objective, content: np.ndarray, cfg, precisions, rounds: int = 6) -> dict[str, float]:
+    """Median seconds per step: ``"tutorial"`` and our Adam steps (``nst.adam_runner``) with each of
+    ``precisions``, measured in alternating rounds of ``steps_per_call`` steps."""
+    runners = {"tutorial": tutorial_step_fn(objective, content)[1]}
+    for precision in precisions:
+        fast = copy.copy(objective)  # same targets
+        fast.step_extractor = nst._extractor(cfg, precision)
+        run = nst.adam_runner(fast, keras.Variable(content[None]), cfg)
+        runners[f"ours ({precision})"] = lambda run=run: run(cfg.steps_per_call).numpy()
+    k = cfg.steps_per_call
+    for name, runner in runners.items():  # trace and warm up
+        for _ in range(2 if name == "tutorial" else 1):
+            runner()
+    times = {name: [] for name in runners}
     for _ in range(rounds):
-        t = time.perf_counter()
-        for _ in range(cfg.steps_per_call):
-            tutorial_step()
-        tutorial_times.append((time.perf_counter() - t) / cfg.steps_per_call)
-        t = time.perf_counter()
-        run(k).numpy()
-        our_times.append((time.perf_counter() - t) / cfg.steps_per_call)
-    return float(np.median(tutorial_times)), float(np.median(our_times))
+        for name, runner in runners.items():
+            t = time.perf_counter()
+            for _ in range(k if name == "tutorial" else 1):
+                runner()
+            times[name].append((time.perf_counter() - t) / k)
+    return {name: float(np.median(values)) for name, values in times.items()}
+
+
+def variant_config(variant: str, base: nst.StylizeConfig, size: int) -> nst.StylizeConfig:
+    """``recommended`` (:func:`stx_tf.nst.recommended_config` for a local machine) or
+    ``OPTIMIZER[@LR][/PRECISION][+msN]``, e.g. ``adam@0.04/float32``, ``lbfgs``, ``adam@0.06+ms2``."""
+    if variant == "recommended":
+        rec = nst.recommended_config(smoke=False, place="local", max_dim=size)
+        return dataclasses.replace(
+            base, learning_rate=rec.learning_rate, precision=rec.precision, optimizer=rec.optimizer
+        )
+    name, _, scales = variant.partition("+ms")
+    name, _, precision = name.partition("/")
+    optimizer, _, lr = name.partition("@")
+    return dataclasses.replace(
+        base,
+        optimizer=optimizer,
+        learning_rate=float(lr or base.learning_rate),
+        precision=precision or "auto",
+        multiscale=int(scales or 1),
+    )
 
 
 def main(argv=None) -> int:
@@ -101,8 +130,9 @@ def main(argv=None) -> int:
     parser.add_argument("--style", default=str(STYLE) if STYLE.is_file() else None)
     parser.add_argument(
         "--variants",
-        default="adam,adam@0.06,lbfgs,adam@0.06+ms2",
-        help="stylize settings to time: adam, adam@LR, lbfgs, with +msN for N coarse-to-fine scales",
+        default="recommended,adam@0.04/float32,adam,lbfgs",
+        help="stylize settings to time: recommended, or OPTIMIZER[@LR][/PRECISION][+msN] (adam, lbfgs; "
+        "PRECISION float32/bfloat16/auto, default auto; +msN: N coarse-to-fine scales)",
     )
     parser.add_argument("--coarse-steps", type=int, default=100, help="steps at each coarse scale (+msN)")
     args = parser.parse_args(argv)
@@ -118,41 +148,47 @@ def main(argv=None) -> int:
         f"style layers={cfg.style_layers} content layers={cfg.content_layers} λ={cfg.content_weight} tv={cfg.tv_weight}"
     )
 
-    tutorial_step, ours_step = per_step_times(objective, content, cfg)
-    print(
-        f"per-step time: ours {ours_step * 1000:.1f} ms vs tutorial {tutorial_step * 1000:.1f} ms "
-        f"-> ratio {ours_step / tutorial_step:.2f}"
-    )
+    precision = nst.resolve_precision("auto")
+    precisions = [precision] + (["float32"] if precision != "float32" else [])
+    steps = per_step_times(objective, content, cfg, precisions)
+    tutorial_step = steps.pop("tutorial")
+    print(f"per-step time: tutorial {tutorial_step * 1000:.1f} ms", end="")
+    for name, seconds in steps.items():
+        print(f"; {name} {seconds * 1000:.1f} ms -> ratio {seconds / tutorial_step:.3f}", end="")
+    print()
     final, tutorial_s = tutorial_procedure(objective, content, args.steps)
     target = float(objective(final[None]))
     print(f"tutorial procedure: {args.steps} steps in {tutorial_s:.1f} s, final loss {target:.6g}")
 
     for variant in args.variants.split(","):
-        name, _, scales = variant.partition("+ms")
-        optimizer, _, lr = name.partition("@")
+        vcfg = variant_config(variant, cfg, args.size)
         stop = nst.StopAtLoss(target)
         result = nst.stylize(
             content,
             style,
-            cfg,
-            optimizer=optimizer,
-            learning_rate=float(lr or cfg.learning_rate),
-            multiscale=int(scales or 1),
+            vcfg,
             epochs=max(1, args.steps * 12 // 100),  # up to 1.2x the tutorial step budget
             steps=10,
             coarse_steps=args.coarse_steps,
             callbacks=[stop],
             verbose=0,
         )
+        loss = float(objective(np.clip(result.image, 0.0, 1.0)[None]))  # float32, same objective
+        desc = (
+            f"stylize[{variant}: {vcfg.optimizer} lr={vcfg.learning_rate} {result.config.precision}"
+            f"{f' ms{vcfg.multiscale}' if vcfg.multiscale > 1 else ''}]"
+        )
         if stop.reached_after is None:
             print(
-                f"stylize[{variant}]: did not reach {target:.6g} in {result.steps} steps "
-                f"({result.seconds:.1f} s, best {min(result.epoch_losses):.6g})"
+                f"{desc}: did not reach {target:.6g} in {result.steps} steps ({result.seconds:.1f} s, "
+                f"time ratio {result.seconds / tutorial_s:.3f}); final float32 loss {loss:.6g} "
+                f"({loss / target:.4f}x the target)"
             )
             continue
         print(
-            f"stylize[{variant}]: reached {result.final_loss:.6g} after {result.steps} steps in "
-            f"{stop.reached_after:.1f} s -> time ratio {stop.reached_after / tutorial_s:.3f} (target <= 0.333)"
+            f"{desc}: reached the target after {result.steps} steps in {stop.reached_after:.1f} s "
+            f"-> time ratio {stop.reached_after / tutorial_s:.3f} (target <= 0.333); final float32 loss "
+            f"{loss:.6g} ({loss / target:.4f}x the target)"
         )
     return 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import keras
 import numpy as np
 import pytest
 from PIL import Image
@@ -78,7 +79,12 @@ def test_objective_matches_loss_definition(pair):
 def test_style_strength_zero_keeps_the_photo(pair):
     content, style = pair
     result = nst.stylize(
-        content, style, **{**TINY, "epochs": 1, "steps": 2}, style_strength=0.0, tv_weight=0.0
+        content,
+        style,
+        **{**TINY, "epochs": 1, "steps": 2},
+        style_strength=0.0,
+        tv_weight=0.0,
+        precision="float32",  # history holds the step losses: exact only with float32 steps
     )
     assert result.history[0] == pytest.approx(0.0, abs=1e-3)  # content init, own Grams: nothing to do
 
@@ -197,3 +203,72 @@ def test_real_squeezenet_weights_paint(squeezenet_weights, pair):
     content, style = pair
     result = nst.stylize(content, style, **{**TINY, "weights": squeezenet_weights, "max_dim": 64, "steps": 5})
     assert result.epoch_losses[-1] < 0.7 * result.history[0]
+
+
+def _tiny_objective(pair, precision="float32", **overrides):
+    content, style = pair
+    cfg = nst.StylizeConfig(
+        **{k: v for k, v in TINY.items() if k != "verbose"}, precision=precision, **overrides
+    ).resolved()
+    c, s = nst.resize(content.astype(np.float32) / 255, 48, 48), style.astype(np.float32) / 255
+    objective = nst.StyleObjective(
+        nst._extractor(cfg), c, [s], cfg, step_extractor=nst._extractor(cfg, cfg.precision)
+    )
+    return objective, c
+
+
+def _value_and_grad(fn, image):
+    import tensorflow as tf
+
+    x = tf.constant(image)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        loss = fn(x)
+    return float(loss), tape.gradient(loss, x).numpy()
+
+
+def test_step_loss_is_the_objective_with_cheaper_gradients(pair):
+    objective, c = _tiny_objective(pair, tv_weight=0.5)
+    rng = np.random.default_rng(0)
+    image = np.clip(c + rng.normal(0, 0.1, c.shape), 0, 1).astype(np.float32)[None]
+    for x in (image, image[..., :1]):  # RGB, and luminance (preserve_color) tiled to grey
+        ref_loss, ref_grad = _value_and_grad(objective, x)
+        loss, grad = _value_and_grad(objective.step_loss, x)
+        assert loss == pytest.approx(ref_loss, rel=1e-5)
+        assert np.abs(grad - ref_grad).max() <= 1e-4 * np.abs(ref_grad).max()
+
+
+def test_bfloat16_precision(pair, monkeypatch):
+    from stx_tf import submission
+
+    with pytest.raises(ValueError, match="precision"):
+        nst.StylizeConfig(precision="float16").resolved()
+    assert nst.resolve_precision("float32") == "float32"
+    assert nst.resolve_precision("bfloat16") == "bfloat16"
+    monkeypatch.setattr(submission, "cpu_has_bf16", lambda: False)
+    assert nst.resolve_precision("auto") == "float32"
+    monkeypatch.setattr(submission, "cpu_has_bf16", lambda: True)
+    assert nst.resolve_precision("auto") == "bfloat16"  # tests run without GPU / TPU
+
+    objective, c = _tiny_objective(pair, precision="bfloat16")
+    feats = objective.step_extractor(c[None])
+    assert all(keras.backend.standardize_dtype(f.dtype) == "bfloat16" for f in feats.values())
+    assert objective.step_extractor is nst._extractor(objective.cfg, "bfloat16")  # cached
+    ref_loss, ref_grad = _value_and_grad(objective, c[None])
+    loss, grad = _value_and_grad(objective.step_loss, c[None])
+    assert loss == pytest.approx(ref_loss, rel=0.05)
+    cosine = (grad * ref_grad).sum() / np.linalg.norm(grad) / np.linalg.norm(ref_grad)
+    assert cosine > 0.9
+
+    content, style = pair
+    result = nst.stylize(content, style, **TINY, precision="bfloat16")
+    assert result.config.precision == "bfloat16"
+    assert result.epoch_losses[-1] < result.epoch_losses[0] < result.history[0] * 1.05
+    # reported losses are the float32 objective of the returned image
+    level = nst._Level(result.config, nst._load(content, 48, "c"), [nst._load(style, 48, "s")], None, 1.0)
+    assert result.final_loss == pytest.approx(float(level.objective(result.image[None])), rel=1e-5)
+
+
+def test_recommended_config_local():
+    cfg = nst.recommended_config(smoke=False, place="local")
+    assert cfg.backbone == "squeezenet" and cfg.learning_rate == 0.04 and cfg.precision == "auto"
