@@ -19,11 +19,12 @@ Speed: each optimisation step is one compiled ``tf.function`` computing the loss
 total variation with plain slices, and on CPUs with native bfloat16 the convolutions in bfloat16,
 ``precision="auto"``); the style Grams are computed once, and several style images are folded into one
 weighted target Gram per layer. Reported losses are always the float32 loss of the (clipped) image.
-Measured at 512 px with SqueezeNet on a 2-core AMX CPU (``benchmarks/bench_nst.py``): a step takes about
-0.45-0.5x the TensorFlow tutorial's step (0.64x in float32), and Adam with ``learning_rate=0.04`` (the
-local :func:`recommended_config`) needs about 830-930 steps (float32 / bfloat16) to reach the loss the
-tutorial's 1,000 steps at 0.02 end at. L-BFGS (one evaluation per iteration) drops the loss fastest
-during the first ~100-300 iterations; Adam goes lower in long runs. Coarse-to-fine (``multiscale``)
+Measured at 512 px with SqueezeNet on a shared 2-core AMX CPU (``benchmarks/bench_nst.py``): a step
+takes about 0.49x the TensorFlow tutorial's step (0.63x in float32), but Adam with
+``learning_rate=0.04`` (the local :func:`recommended_config`) needs about 810-830 steps in float32 and
+930-1,030 in bfloat16 to reach the loss the tutorial's 1,000 steps at 0.02 end at (bfloat16 gradients
+are noisier), so reaching it takes ~0.6x the tutorial's wall time either way. L-BFGS (one evaluation
+per iteration) drops the loss fastest during the first ~100-300 iterations; Adam goes lower in long runs. Coarse-to-fine (``multiscale``)
 settles large-scale structure cheaply at low resolution.
 
 Example::
@@ -150,8 +151,9 @@ def recommended_config(smoke: bool | None = None, place: str | None = None, **ov
     * smoke mode (``STX_SMOKE=1``): SqueezeNet with random weights, 64 px, 2 epochs of 3 steps.
     * Kaggle / Colab: VGG19 with downloaded ImageNet weights, 512 px.
     * elsewhere: SqueezeNet ("imagenet": ``STX_SQUEEZENET_WEIGHTS`` or a download), 384 px, Adam with
-      ``learning_rate=0.04`` (reaches the tutorial's 1,000-step loss in ~10-20% fewer steps than its 0.02
-      at 256-512 px; 0.06 did as well at 256 px but not at 512).
+      ``learning_rate=0.04`` (at 512 px it reached the tutorial's 1,000-step loss in ~820 float32 /
+      ~930-1,030 bfloat16 steps, where 0.02 needs >1,000 and 0.06 did not get there in 1,000; at 256 px
+      0.06 did about as well).
 
     Everywhere ``precision="auto"``: bfloat16 convolutions during the steps on CPUs with native bfloat16.
     """
