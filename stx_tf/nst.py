@@ -346,22 +346,16 @@ def resolve_precision(precision: str = "auto") -> str:
     """The precision of the feature extractor during the optimisation.
 
     ``"auto"``: ``"bfloat16"`` on TPUs and on CPU-only machines whose CPU has native bfloat16 maths (AMX or
-    AVX-512 BF16, see :func:`stx_tf.submission.cpu_has_bf16`), ``"float32"`` elsewhere (GPUs included).
+    AVX-512 BF16, see :func:`stx_tf.strategy.native_bfloat16`), ``"float32"`` elsewhere (GPUs included).
     ``"float32"`` and ``"bfloat16"`` are returned as they are.
     """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if precision != "auto":
         return precision
-    import tensorflow as tf
+    from stx_tf.strategy import native_bfloat16
 
-    from stx_tf.submission import cpu_has_bf16
-
-    if tf.config.list_logical_devices("TPU"):
-        return "bfloat16"
-    if tf.config.list_logical_devices("GPU"):
-        return "float32"
-    return "bfloat16" if cpu_has_bf16() else "float32"
+    return "bfloat16" if native_bfloat16() else "float32"
 
 
 class StyleObjective:

@@ -116,6 +116,24 @@ def has_accelerator() -> bool:
     return bool(tf.config.list_logical_devices("GPU") + tf.config.list_logical_devices("TPU"))
 
 
+def cpu_has_bf16() -> bool:
+    """True on CPUs with native bfloat16 maths (AMX or AVX-512 BF16, Linux ``/proc/cpuinfo``)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return any(flag in flags for flag in ("amx_bf16", "avx512_bf16"))
+
+
+def native_bfloat16(strategy: tf.distribute.Strategy | None = None) -> bool:
+    """Whether bfloat16 maths is native and fast here: a TPU (strategy or device), or a CPU-only
+    machine with AMX / AVX-512 BF16. GPUs answer False (float16 with loss scaling is their format)."""
+    if is_tpu(strategy) or tf.config.list_logical_devices("TPU"):
+        return True
+    return not tf.config.list_logical_devices("GPU") and cpu_has_bf16()
+
+
 def global_batch_size(per_replica: int, strategy: tf.distribute.Strategy | None = None) -> int:
     """Global batch = per-replica batch × replicas in sync."""
     strategy = strategy or tf.distribute.get_strategy()

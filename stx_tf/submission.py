@@ -243,24 +243,16 @@ def variant(images, names, index, pass_no: int):
     return out, tf.strings.join([names, suffix]), index
 
 
-def cpu_has_bf16() -> bool:
-    """True on CPUs with native bfloat16 maths (AMX or AVX-512 BF16, Linux ``/proc/cpuinfo``)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return any(flag in flags for flag in ("amx_bf16", "avx512_bf16"))
-
-
 def resolve_precision(precision: str = "auto") -> str:
-    """``"auto"`` -> ``"bfloat16"`` on a CPU-only machine with native bf16, else ``"float32"``."""
+    """``"auto"`` -> ``"bfloat16"`` where bf16 is native (:func:`stx_tf.strategy.native_bfloat16`), else
+    ``"float32"``."""
     if precision not in ("auto", "float32", "bfloat16"):
         raise ValueError(f"precision must be 'auto', 'float32' or 'bfloat16', got {precision!r}")
     if precision != "auto":
         return precision
-    from stx_tf.strategy import has_accelerator
+    from stx_tf.strategy import native_bfloat16
 
-    return "bfloat16" if not has_accelerator() and cpu_has_bf16() else "float32"
+    return "bfloat16" if native_bfloat16() else "float32"
 
 
 def inference_model(generator, precision: str = "auto"):

@@ -27,7 +27,7 @@ from stx_tf.dcgan.model import BETA_1, DCGAN, LEARNING_RATE
 from stx_tf.dcgan.models import ARCHITECTURES, IMAGE_SIZE, LATENT_DIM, as_float32, build_models
 from stx_tf.dcgan.sample import interpolate, latent_points
 from stx_tf.settings import get_logger
-from stx_tf.strategy import describe, global_batch_size, has_accelerator, is_tpu
+from stx_tf.strategy import describe, global_batch_size, is_tpu, native_bfloat16
 
 log = get_logger(__name__)
 
@@ -189,7 +189,7 @@ def resolve_precision(precision: str = "auto", strategy=None) -> str:
     """The dtype policy a :attr:`DCGANConfig.precision` means on this machine.
 
     ``"auto"`` is ``"mixed_bfloat16"`` under a TPU strategy and on CPU-only machines whose CPU does
-    bfloat16 natively (:func:`stx_tf.submission.cpu_has_bf16`), else ``"float32"`` (GPUs would need
+    bfloat16 natively (:func:`stx_tf.strategy.native_bfloat16`), else ``"float32"`` (GPUs would need
     loss scaling for float16, and emulated bfloat16 is slower than float32).
 
     Raises:
@@ -199,11 +199,7 @@ def resolve_precision(precision: str = "auto", strategy=None) -> str:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if precision != "auto":
         return precision
-    from stx_tf.submission import cpu_has_bf16
-
-    if is_tpu(strategy):
-        return "mixed_bfloat16"
-    return "mixed_bfloat16" if not has_accelerator() and cpu_has_bf16() else "float32"
+    return "mixed_bfloat16" if native_bfloat16(strategy) else "float32"
 
 
 @contextlib.contextmanager
