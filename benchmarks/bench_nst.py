@@ -98,14 +98,18 @@ def per_step_times(objective, content: np.ndarray, cfg, precisions, rounds: int 
     return {name: float(np.median(values)) for name, values in times.items()}
 
 
-def variant_config(variant: str, base: nst.StylizeConfig, size: int) -> nst.StylizeConfig:
-    """``recommended`` (:func:`stx_tf.nst.recommended_config` for a local machine) or
-    ``OPTIMIZER[@LR][/PRECISION][+msN]``, e.g. ``adam@0.04/float32``, ``lbfgs``, ``adam@0.06+ms2``."""
+def variant_config(variant: str, base: nst.StylizeConfig, size: int, steps: int) -> nst.StylizeConfig:
+    """The ``stylize`` settings of one variant, in epochs of 10 steps (the target is checked after each).
+
+    ``recommended``: :func:`stx_tf.nst.recommended_config` for a local machine (its optimiser, schedule,
+    precision and number of steps). ``OPTIMIZER[@LR][/PRECISION][+msN]``, e.g. ``adam@0.04/float32``,
+    ``lbfgs``, ``adam@0.06+ms2``: constant rate, up to 1.2x the tutorial's ``steps``.
+    """
     if variant == "recommended":
         rec = nst.recommended_config(smoke=False, place="local", max_dim=size)
-        return dataclasses.replace(
-            base, learning_rate=rec.learning_rate, precision=rec.precision, optimizer=rec.optimizer
-        )
+        optimiser = ("optimizer", "learning_rate", "beta_1", "beta_2", "epsilon", "schedule")
+        tuned = {name: getattr(rec, name) for name in (*optimiser, "final_lr_fraction", "precision")}
+        return dataclasses.replace(base, **tuned, epochs=max(1, rec.epochs * rec.steps // 10), steps=10)
     name, _, scales = variant.partition("+ms")
     name, _, precision = name.partition("/")
     optimizer, _, lr = name.partition("@")
@@ -115,6 +119,8 @@ def variant_config(variant: str, base: nst.StylizeConfig, size: int) -> nst.Styl
         learning_rate=float(lr or base.learning_rate),
         precision=precision or "auto",
         multiscale=int(scales or 1),
+        epochs=max(1, steps * 12 // 100),
+        steps=10,
     )
 
 
@@ -161,21 +167,20 @@ def main(argv=None) -> int:
     print(f"tutorial procedure: {args.steps} steps in {tutorial_s:.1f} s, final loss {target:.6g}")
 
     for variant in args.variants.split(","):
-        vcfg = variant_config(variant, cfg, args.size)
+        vcfg = variant_config(variant, cfg, args.size, args.steps)
         stop = nst.StopAtLoss(target)
         result = nst.stylize(
             content,
             style,
             vcfg,
-            epochs=max(1, args.steps * 12 // 100),  # up to 1.2x the tutorial step budget
-            steps=10,
             coarse_steps=args.coarse_steps,
             callbacks=[stop],
             verbose=0,
         )
         loss = float(objective(np.clip(result.image, 0.0, 1.0)[None]))  # float32, same objective
         desc = (
-            f"stylize[{variant}: {vcfg.optimizer} lr={vcfg.learning_rate} {result.config.precision}"
+            f"stylize[{variant}: {vcfg.optimizer} lr={vcfg.learning_rate} {vcfg.schedule} "
+            f"β1={vcfg.beta_1} β2={vcfg.beta_2} {result.config.precision} {vcfg.epochs * vcfg.steps} steps"
             f"{f' ms{vcfg.multiscale}' if vcfg.multiscale > 1 else ''}]"
         )
         if stop.reached_after is None:

@@ -19,13 +19,15 @@ Speed: each optimisation step is one compiled ``tf.function`` computing the loss
 total variation with plain slices, and on CPUs with native bfloat16 the convolutions in bfloat16,
 ``precision="auto"``); the style Grams are computed once, and several style images are folded into one
 weighted target Gram per layer. Reported losses are always the float32 loss of the (clipped) image.
-Measured at 512 px with SqueezeNet on a shared 2-core AMX CPU (``benchmarks/bench_nst.py``): a step
-takes about 0.49x the TensorFlow tutorial's step (0.63x in float32), but Adam with
-``learning_rate=0.04`` (the local :func:`recommended_config`) needs about 810-830 steps in float32 and
-930-1,030 in bfloat16 to reach the loss the tutorial's 1,000 steps at 0.02 end at (bfloat16 gradients
-are noisier), so reaching it takes ~0.6x the tutorial's wall time either way. L-BFGS (one evaluation
-per iteration) drops the loss fastest during the first ~100-300 iterations; Adam goes lower in long runs. Coarse-to-fine (``multiscale``)
-settles large-scale structure cheaply at low resolution.
+Measured at 512 px with SqueezeNet on a 2-core AMX CPU (``python benchmarks/bench_nst.py``): a step
+takes 0.47x the TensorFlow tutorial's step (0.63x in float32). With the tutorial's constant Adam rate
+(0.02) the loss of its 1,000 steps takes 1,000 steps, with 0.04 ~820 (float32) to ~1,030 (bfloat16);
+the :data:`FAST_SCHEDULE` (0.06, cosine decay, β1 0.9, β2 0.99) gets there after ~480 steps, so
+``stylize`` with the local :func:`recommended_config` reaches the tutorial's final loss in 0.25x its
+wall time. L-BFGS (one evaluation per iteration) drops the loss fastest during the first ~100-300
+iterations, then stalls (the total-variation term is not smooth). Coarse-to-fine (``multiscale``)
+settles large-scale structure cheaply at low resolution, but does not reach a full-resolution loss
+sooner: an upsampled low-resolution result lacks the fine texture the early style layers measure.
 
 Example::
 
@@ -60,6 +62,7 @@ BACKBONE_DEFAULTS = {
 INITS = ("content", "noise", "style")
 MIN_SIZE = 32  # px: both backbones need this much for their deepest layers
 OPTIMIZERS = ("adam", "lbfgs")
+SCHEDULES = ("constant", "cosine")
 PRECISIONS = ("auto", "float32", "bfloat16")
 
 # RGB <-> YIQ (luminance Y, chrominance I, Q) for colour preservation.
@@ -93,7 +96,10 @@ class StylizeConfig:
     optimizer: str = "adam"  # "adam" or "lbfgs"
     learning_rate: float = 0.02  # Adam, TensorFlow tutorial (L-BFGS takes unit steps)
     beta_1: float = 0.99
+    beta_2: float = 0.999
     epsilon: float = 0.1
+    schedule: str = "constant"  # Adam learning rate: "constant" or "cosine" decay over each scale's steps
+    final_lr_fraction: float = 0.1  # "cosine": the last step's rate, as a fraction of learning_rate
     lbfgs_memory: int = 5  # L-BFGS correction pairs (5 did better than 10 here)
     epochs: int = 10
     steps: int = 100  # optimisation steps per epoch (L-BFGS: iterations)
@@ -119,6 +125,15 @@ class StylizeConfig:
             )
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if not (
+            0.0 <= self.beta_1 < 1.0 and 0.0 <= self.beta_2 < 1.0 and 0.0 <= self.final_lr_fraction <= 1.0
+        ):
+            raise ValueError(
+                f"beta_1 and beta_2 must be in [0, 1) and final_lr_fraction in [0, 1], got {self.beta_1}, "
+                f"{self.beta_2}, {self.final_lr_fraction}"
+            )
         if self.init not in INITS:
             raise ValueError(f"init must be one of {INITS}, got {self.init!r}")
         if self.epochs < 1 or self.steps < 1 or self.multiscale < 1:
@@ -145,15 +160,32 @@ class StylizeConfig:
         return dataclasses.replace(out, style_layer_weights=layer_weights)
 
 
+#: The fast Adam schedule (``recommended_config`` uses it locally): a lighter momentum (β1 0.9 instead of
+#: the tutorial's 0.99) moves fast early, and a cosine decay of a higher rate to a tenth removes the
+#: pixel jitter a constant rate leaves behind (at a constant 0.04-0.06 that jitter keeps the
+#: total-variation term, half of the loss here, from falling).
+FAST_SCHEDULE = {
+    "learning_rate": 0.06,
+    "beta_1": 0.9,
+    "beta_2": 0.99,
+    "schedule": "cosine",
+    "final_lr_fraction": 0.1,
+    "epochs": 10,
+    "steps": 60,
+}
+
+
 def recommended_config(smoke: bool | None = None, place: str | None = None, **overrides) -> StylizeConfig:
     """A :class:`StylizeConfig` for where we run.
 
     * smoke mode (``STX_SMOKE=1``): SqueezeNet with random weights, 64 px, 2 epochs of 3 steps.
-    * Kaggle / Colab: VGG19 with downloaded ImageNet weights, 512 px.
-    * elsewhere: SqueezeNet ("imagenet": ``STX_SQUEEZENET_WEIGHTS`` or a download), 384 px, Adam with
-      ``learning_rate=0.04`` (at 512 px it reached the tutorial's 1,000-step loss in ~820 float32 /
-      ~930-1,030 bfloat16 steps, where 0.02 needs >1,000 and 0.06 did not get there in 1,000; at 256 px
-      0.06 did about as well).
+    * Kaggle / Colab: VGG19 with downloaded ImageNet weights, 512 px, the TensorFlow tutorial's Adam
+      (the fast schedule is measured with SqueezeNet only: VGG19's weights cannot be had where we measure).
+    * elsewhere: SqueezeNet ("imagenet": ``STX_SQUEEZENET_WEIGHTS`` or a download), 384 px, the
+      :data:`FAST_SCHEDULE`: 600 steps (10 epochs of 60) of Adam at 0.06 with cosine decay to 0.006,
+      β1 0.9, β2 0.99. At 512 px (``benchmarks/bench_nst.py``) it reaches the loss of the tutorial's
+      1,000 steps after about 480 steps, where the tutorial's constant 0.02 needs 1,000 and 0.04 needs
+      ~820 (float32) to ~1,000 (bfloat16).
 
     Everywhere ``precision="auto"``: bfloat16 convolutions during the steps on CPUs with native bfloat16.
     """
@@ -165,7 +197,7 @@ def recommended_config(smoke: bool | None = None, place: str | None = None, **ov
     ) != "local":
         base = {"backbone": "vgg19", "max_dim": 512}
     else:
-        base = {"backbone": "squeezenet", "max_dim": 384, "learning_rate": 0.04}
+        base = {"backbone": "squeezenet", "max_dim": 384, **FAST_SCHEDULE}
     return StylizeConfig(**{**base, **overrides})
 
 
@@ -526,13 +558,24 @@ def _loss_and_gradient_of(objective, variable):
     return loss, tape.gradient(loss, variable.value)
 
 
-def adam_runner(objective: StyleObjective, variable, cfg: StylizeConfig):
+def adam_runner(objective: StyleObjective, variable, cfg: StylizeConfig, total_steps: int | None = None):
     """A compiled ``run(n) -> losses (n,)`` doing ``n`` Adam steps on ``variable`` in one graph call.
 
-    Each step: loss and gradient, Adam update (``learning_rate``, ``beta_1``, ``epsilon``; the TensorFlow
-    tutorial's 0.02, 0.99, 0.1), clip to [0, 1]. The returned losses are those before each update.
+    Each step: loss and gradient, Adam update (``learning_rate``, ``beta_1``, ``beta_2``, ``epsilon``; the
+    TensorFlow tutorial's 0.02, 0.99, 0.999, 0.1), clip to [0, 1]. With ``schedule="cosine"`` the rate
+    decays over ``total_steps`` to ``final_lr_fraction`` of ``learning_rate`` (and stays there). The
+    returned losses are those before each update.
     """
-    optimizer = keras.optimizers.Adam(learning_rate=cfg.learning_rate, beta_1=cfg.beta_1, epsilon=cfg.epsilon)
+    learning_rate = cfg.learning_rate
+    if cfg.schedule == "cosine":
+        learning_rate = keras.optimizers.schedules.CosineDecay(
+            cfg.learning_rate,
+            decay_steps=max(1, int(total_steps or cfg.epochs * cfg.steps)),
+            alpha=cfg.final_lr_fraction,
+        )
+    optimizer = keras.optimizers.Adam(
+        learning_rate=learning_rate, beta_1=cfg.beta_1, beta_2=cfg.beta_2, epsilon=cfg.epsilon
+    )
     optimizer.build([variable])
 
     def step():
@@ -541,17 +584,19 @@ def adam_runner(objective: StyleObjective, variable, cfg: StylizeConfig):
         variable.assign(ops.clip(variable.value, 0.0, 1.0))
         return loss
 
-    return _compiled_loop(step, cfg.jit_compile)
+    run = _compiled_loop(step, cfg.jit_compile)
+    run.optimizer = optimizer  # its learning_rate is the scheduled rate of the next step
+    return run
 
 
-def lbfgs_runner(objective: StyleObjective, variable, cfg: StylizeConfig):
+def lbfgs_runner(objective: StyleObjective, variable, cfg: StylizeConfig, total_steps: int | None = None):
     """A compiled ``run(n) -> losses (n,)`` doing ``n`` L-BFGS iterations on ``variable`` in one call.
 
     Limited-memory BFGS (Nocedal 1980; ``cfg.lbfgs_memory`` correction pairs, two-loop recursion) with a
     unit step like ``torch.optim.LBFGS`` (the first step scaled by ``min(1, 1/‖g‖₁)``), projected onto
     [0, 1]. One loss-and-gradient evaluation per iteration, so an iteration costs about one Adam step; pairs
     with non-positive curvature ``yᵀs`` are skipped. The memory lives in variables, so consecutive calls
-    continue the same run.
+    continue the same run. ``total_steps`` is unused (the signature of :func:`adam_runner`).
     """
     import tensorflow as tf
 
@@ -791,9 +836,12 @@ def _optimise(
 
     At the final scale each epoch's loss and frame are recorded and the callbacks run.
     """
+    import tensorflow as tf
+
     objective = level.objective
     variable = keras.Variable(x[None], dtype="float32", trainable=True, name="stylized")
-    run = RUNNERS[cfg.optimizer](objective, variable, cfg)
+    run = RUNNERS[cfg.optimizer](objective, variable, cfg, total_steps=sum(epochs))
+    evaluate = tf.function(objective.__call__)  # the float32 loss after each epoch, compiled once
     for epoch, steps in enumerate(epochs, start=1):
         last_good = level.to_rgb(x)
         done = 0
@@ -806,7 +854,7 @@ def _optimise(
         x = ops.convert_to_numpy(variable.value)[0]
         if not final:
             continue
-        loss = float(objective(ops.convert_to_tensor(x[None])))
+        loss = float(evaluate(ops.convert_to_tensor(x[None])))
         _check_finite([loss], len(progress.history), cfg, last_good)
         rgb = level.to_rgb(x)
         epoch_losses.append(loss)

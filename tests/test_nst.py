@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import keras
@@ -271,4 +272,70 @@ def test_bfloat16_precision(pair, monkeypatch):
 
 def test_recommended_config_local():
     cfg = nst.recommended_config(smoke=False, place="local")
-    assert cfg.backbone == "squeezenet" and cfg.learning_rate == 0.04 and cfg.precision == "auto"
+    assert cfg.backbone == "squeezenet" and cfg.precision == "auto"
+    assert (cfg.learning_rate, cfg.beta_1, cfg.beta_2, cfg.schedule) == (0.06, 0.9, 0.99, "cosine")
+    assert cfg.epochs * cfg.steps == 600
+    tutorial = nst.recommended_config(smoke=False, place="kaggle")
+    assert (tutorial.learning_rate, tutorial.beta_1, tutorial.schedule) == (0.02, 0.99, "constant")
+
+
+def test_cosine_schedule_decays_to_the_final_fraction(pair):
+    objective, c = _tiny_objective(pair, schedule="cosine", learning_rate=0.05, final_lr_fraction=0.2)
+    variable = keras.Variable(c[None])
+    run = nst.adam_runner(objective, variable, objective.cfg, total_steps=6)
+    assert float(run.optimizer.learning_rate) == pytest.approx(0.05)
+    run(3)
+    assert float(run.optimizer.learning_rate) == pytest.approx(0.05 * (0.2 + 0.8 * 0.5), rel=1e-5)  # half-way
+    run(3)
+    assert float(run.optimizer.learning_rate) == pytest.approx(0.01, rel=1e-5)
+    run(2)  # past the end: stays at the final rate
+    assert float(run.optimizer.learning_rate) == pytest.approx(0.01, rel=1e-5)
+    constant = nst.adam_runner(
+        objective, keras.Variable(c[None]), dataclasses.replace(objective.cfg, schedule="constant")
+    )
+    constant(2)
+    assert float(constant.optimizer.learning_rate) == pytest.approx(0.05)
+
+
+@pytest.mark.parametrize(
+    "bad", [{"schedule": "step"}, {"beta_1": 1.0}, {"beta_2": -0.1}, {"final_lr_fraction": 1.5}]
+)
+def test_bad_optimiser_settings(bad):
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        nst.StylizeConfig(**bad).resolved()
+
+
+def test_cli_fast_schedule(files, tmp_path, monkeypatch):
+    seen = {}
+    real = nst.stylize
+
+    def spy(content, style, config, **kw):
+        seen["config"] = config
+        return real(content, style, config, **kw)
+
+    monkeypatch.setattr(nst, "stylize", spy)
+    content, style = files
+    out = tmp_path / "fast.png"
+    args = [
+        "stylize",
+        str(content),
+        str(style),
+        "-o",
+        str(out),
+        "--backbone",
+        "squeezenet",
+        "--weights",
+        "none",
+    ]
+    assert (
+        main(args + ["--size", "40", "--fast", "--steps", "2", "--epochs", "2", "--beta2", "0.98", "-q"]) == 0
+    )
+    cfg = seen["config"]
+    assert (cfg.schedule, cfg.learning_rate, cfg.beta_1, cfg.beta_2, cfg.steps) == (
+        "cosine",
+        0.06,
+        0.9,
+        0.98,
+        2,
+    )
+    assert Image.open(out).size == (40, 40)

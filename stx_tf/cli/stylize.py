@@ -11,6 +11,9 @@ _FIELDS = {
     "epochs": "epochs",
     "optimizer": "optimizer",
     "lr": "learning_rate",
+    "schedule": "schedule",
+    "beta1": "beta_1",
+    "beta2": "beta_2",
     "content_weight": "content_weight",
     "style_weight": "style_weight",
     "tv_weight": "tv_weight",
@@ -30,6 +33,8 @@ def _stylize(args) -> int:
     }
     if str(overrides.get("weights", "")).lower() in ("none", "random"):
         overrides["weights"] = None  # random weights: smoke tests only
+    if args.fast:
+        overrides = {**nst.FAST_SCHEDULE, **overrides}
     if args.preserve_color:
         overrides["preserve_color"] = True
     callbacks = [nst.FrameSaver(folder=args.frames, gif=args.gif)] if (args.frames or args.gif) else []
@@ -79,6 +84,19 @@ def register(subparsers) -> None:
     p.add_argument("--epochs", type=int, default=None, help="epochs (10); one frame per epoch")
     p.add_argument("--optimizer", choices=("adam", "lbfgs"), default=None, help="adam (default) or lbfgs")
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate (0.02)")
+    p.add_argument(
+        "--schedule",
+        choices=("constant", "cosine"),
+        default=None,
+        help="Adam learning rate over the run: constant (default) or cosine decay to a tenth",
+    )
+    p.add_argument("--beta1", type=float, default=None, help="Adam β1 (0.99)")
+    p.add_argument("--beta2", type=float, default=None, help="Adam β2 (0.999)")
+    p.add_argument(
+        "--fast",
+        action="store_true",
+        help="the fast schedule (lr 0.06, cosine, β1 0.9, β2 0.99, 10 x 60 steps; other options override)",
+    )
     p.add_argument(
         "--content-weight", type=float, default=None, help="λ = α/β, e.g. 1e-3 (paper: 1e-5..1e-2)"
     )
