@@ -387,3 +387,25 @@ def test_cli_errors_are_clean(tmp_path, capsys):
     assert "nothing to resume" in capsys.readouterr().err
     assert main(["cyclegan", "train", "--time-budget", "soon", "--out", str(tmp_path / "x")]) == 2
     assert "time budget" in capsys.readouterr().err
+
+
+def test_make_datasets_skips_the_format_dispatch_only_for_all_jpeg(tmp_path, monkeypatch):
+    from PIL import Image
+
+    from stx_tf import data
+    from stx_tf.cyclegan.train import make_datasets
+
+    photos, monets = tmp_path / "photo", tmp_path / "monet"
+    for folder, fmt in ((photos, "jpg"), (monets, "png")):
+        folder.mkdir()
+        for i in range(3):
+            Image.fromarray((images(i, 1, 40)[0] * 127 + 128).astype("uint8")).save(folder / f"{i}.{fmt}")
+    seen = []
+    real = data.augmenter
+    monkeypatch.setattr(data, "augmenter", lambda *a, **kw: seen.append(kw["jpeg_only"]) or real(*a, **kw))
+    config = CycleGANConfig(**TINY, samples=1)
+    for monet_source, expected in ((monets, False), (photos, True)):
+        pairs, steps, sample_photos, _ = make_datasets(config, (photos, monet_source), 1)
+        a, b = next(iter(pairs))
+        assert steps == 3 and a.shape == b.shape == (1, 32, 32, 3) and sample_photos.shape == (1, 32, 32, 3)
+        assert seen[-1] is expected

@@ -343,3 +343,72 @@ def test_real_photos_round_trip_pixel_identical(competition_dir, tmp_path):
         tf_pixels = tf.io.decode_jpeg((folder / f"{name}.jpg").read_bytes()).numpy().astype(np.float32)
         np.testing.assert_array_equal(from_rec[name], tf_pixels / 127.5 - 1.0)
         assert np.abs(pixels - tf_pixels).mean() < 2.0  # same picture as PIL sees it
+
+
+# --- the fast paths: JPEG-only augmentation, vectorised parsing, tf.data options ----------------------
+
+
+def test_jpeg_only_augment_and_its_error(rgb_factory):
+    rgb = rgb_factory(5, 64)
+    whole = data.augment(_jpeg(rgb), size=64, jitter=False, flip=False).numpy()
+    for flip in (False, True):
+        out = data.augment(_jpeg(rgb), size=48, jpeg_only=True, flip=flip)
+        assert out.shape == (48, 48, 3) and out.dtype == tf.float32
+    from stx_tf.data.augment import decode_jitter
+
+    # window = the whole image: the output is the image or its mirror, about half of each
+    mirrored = []
+    for _ in range(40):
+        out = decode_jitter(_jpeg(rgb), 64, jitter_size=64, jpeg_only=True, flip=True).numpy()
+        same, mirror = np.abs(out - whole).mean(), np.abs(out - whole[:, ::-1]).mean()
+        assert min(same, mirror) < 1e-5
+        mirrored.append(mirror < same)
+    assert 8 <= sum(mirrored) <= 32
+    with pytest.raises(tf.errors.InvalidArgumentError, match="not a JPEG"):
+        data.augment(_jpeg(rgb, "PNG"), size=48, jpeg_only=True)
+
+
+def test_all_jpeg(jpeg_folder, tmp_path, rgb_factory):
+    assert data.all_jpeg(jpeg_folder)
+    data.write_tfrecords(jpeg_folder, tmp_path / "rec", prefix="photo", per_shard=6)
+    assert data.all_jpeg(tmp_path / "rec")
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    Image.fromarray(rgb_factory(1, 32)).save(mixed / "a.jpg")
+    assert data.all_jpeg(mixed) and data.all_jpeg(mixed / "a.jpg")
+    Image.fromarray(rgb_factory(2, 32)).save(mixed / "b.png")
+    assert not data.all_jpeg(mixed)
+    with zipfile.ZipFile(tmp_path / "z.zip", "w") as zf:
+        zf.write(mixed / "a.jpg", "a.jpg")
+    assert data.all_jpeg(tmp_path / "z.zip")
+
+
+def test_vectorised_parsing_keeps_every_record_and_its_name(jpeg_folder, tmp_path, monkeypatch):
+    monkeypatch.setattr(tfr, "PARSE_BATCH", 4)  # 6 records: a full batch and a partial one
+    data.write_tfrecords(jpeg_folder, tmp_path / "rec", prefix="photo", n_shards=2)
+    files = {p.stem: p.read_bytes() for p in data.list_images(jpeg_folder)}
+    pairs = {
+        n.numpy().decode(): b.numpy()
+        for b, n in data.read_tfrecords(tmp_path / "rec", encoded=True, with_names=True)
+    }
+    assert pairs == files
+    decoded = dict(
+        zip(
+            _names(data.read_tfrecords(tmp_path / "rec", with_names=True)),
+            data.read_tfrecords(tmp_path / "rec"),
+        )
+    )
+    assert set(decoded) == set(files)
+
+
+def test_pipeline_options_autotune(monkeypatch):
+    from stx_tf.data import pipeline
+
+    monkeypatch.setattr(pipeline, "_cores", lambda: 2)
+    assert pipeline.pipeline_options().autotune.enabled is False
+    assert pipeline.pipeline_options(True).autotune.enabled is True
+    monkeypatch.setattr(pipeline, "_cores", lambda: 8)
+    assert pipeline.pipeline_options().autotune.enabled is True
+    images = tf.data.Dataset.from_tensor_slices(tf.zeros((4, 8, 8, 3)))
+    ds = data.make_pipeline(images, 2, autotune=False)
+    assert ds.options().autotune.enabled is False and len(list(ds)) == 2

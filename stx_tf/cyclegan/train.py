@@ -82,16 +82,17 @@ def make_datasets(config: CycleGANConfig, data, global_batch: int):
     Returns:
         ``(dataset of (photo, monet) batches, steps_per_epoch, sample_photos, sample_monets)``.
     """
-    from stx_tf.data import augmenter, count_images, load_images, pair_domains
+    from stx_tf.data import all_jpeg, augmenter, count_images, load_images, pair_domains
 
     photo_src, monet_src = _sources(data)
     size = config.image_size
     n_photo, n_monet = count_images(photo_src), count_images(monet_src)
-    augment = (
-        augmenter(size, jitter=config.jitter, flip=config.flip) if (config.jitter or config.flip) else None
-    )
     # Without a cache the augmenter decodes each JPEG only inside its random crop window.
-    encoded = augment is not None and not config.cache
+    encoded = (config.jitter or config.flip) and not config.cache
+    augment = None
+    if config.jitter or config.flip:
+        jpeg_only = encoded and all_jpeg(photo_src) and all_jpeg(monet_src)
+        augment = augmenter(size, jitter=config.jitter, flip=config.flip, jpeg_only=jpeg_only)
 
     def images(source, **options):
         return load_images(source, size=size, skip_bad=config.skip_corrupt, **options)

@@ -21,13 +21,14 @@ from stx_tf.data.images import (
 )
 from stx_tf.data.pipeline import make_pipeline, pair_domains
 from stx_tf.data.sample import embedded_sample
-from stx_tf.data.sources import count_images, load_images, source_kind
+from stx_tf.data.sources import all_jpeg, count_images, load_images, source_kind
 from stx_tf.data.tfds_source import load_tfds_monet2photo
 from stx_tf.data.tfrecords import count_records, read_tfrecords, scan_tfrecords, shard_name, write_tfrecords
 
 __all__ = [
     "IMAGE_SUFFIXES",
     "CompetitionData",
+    "all_jpeg",
     "augment",
     "augmenter",
     "count_images",

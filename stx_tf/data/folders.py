@@ -71,9 +71,7 @@ def _output(data, name, size: int, with_names: bool, encoded: bool):
     return (image, name) if with_names else image
 
 
-def files_dataset(
-    files, size: int = 256, with_names: bool = False, encoded: bool = False
-) -> tf.data.Dataset:
+def files_dataset(files, size: int = 256, with_names: bool = False, encoded: bool = False) -> tf.data.Dataset:
     """Decode a list of image files into float32 ``(size, size, 3)`` images in ``[-1, 1]``
     (``encoded``: their bytes, undecoded)."""
     paths = [str(p) for p in files]

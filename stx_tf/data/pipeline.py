@@ -3,9 +3,32 @@ pairing two domains (photos and paintings) for unpaired training."""
 
 from __future__ import annotations
 
+import os
+
 import tensorflow as tf
 
 AUTOTUNE = tf.data.AUTOTUNE
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def pipeline_options(autotune: bool | None = None) -> tf.data.Options:
+    """``tf.data`` options for the training pipelines.
+
+    Args:
+        autotune: tf.data's autotuner (parallelism and buffer sizes). ``None``: on, except on machines
+            with at most 2 cores (Colab's free tier, this project's CI), where we measured it running
+            about 4 epochs in 10 on a single core (1,230 instead of 2,100+ images/s, ``benchmarks/bench_data.py``);
+            without it every ``AUTOTUNE`` parallelism is the number of cores, and every epoch used both.
+    """
+    options = tf.data.Options()
+    options.autotune.enabled = _cores() > 2 if autotune is None else bool(autotune)
+    return options
 
 
 def make_pipeline(
@@ -18,6 +41,7 @@ def make_pipeline(
     drop_remainder: bool = True,
     shuffle_buffer: int = 2048,
     seed: int | None = None,
+    autotune: bool | None = None,
 ) -> tf.data.Dataset:
     """Cache → shuffle → repeat → augment (parallel) → batch → prefetch.
 
@@ -31,6 +55,7 @@ def make_pipeline(
         drop_remainder: static batch shapes (needed on TPU).
         shuffle_buffer: shuffle buffer size.
         seed: shuffle seed.
+        autotune: tf.data's autotuner (default: :func:`pipeline_options`).
     """
     if cache:
         ds = ds.cache(cache if isinstance(cache, str) else "")
@@ -40,7 +65,8 @@ def make_pipeline(
         ds = ds.repeat()
     if augment_fn is not None:
         ds = ds.map(augment_fn, num_parallel_calls=AUTOTUNE)
-    return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(AUTOTUNE)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(AUTOTUNE)
+    return ds.with_options(pipeline_options(autotune))
 
 
 def _known_count(ds: tf.data.Dataset, given: int | None, label: str) -> int:
@@ -65,6 +91,7 @@ def pair_domains(
     shuffle: bool = True,
     seed: int | None = None,
     skip_errors: bool = False,
+    autotune: bool | None = None,
 ) -> tuple[tf.data.Dataset, int]:
     """Zip two unpaired domains so that one epoch covers every image of the LARGER one.
 
@@ -82,6 +109,7 @@ def pair_domains(
         seed: shuffle seed.
         skip_errors: drop images the augmentation cannot decode (encoded inputs with a corrupt body),
             with a logged warning, instead of failing.
+        autotune: tf.data's autotuner (default: :func:`pipeline_options`).
 
     Returns:
         ``(dataset of (a_batch, b_batch), steps_per_epoch)``; the dataset is finite (one epoch).
@@ -109,4 +137,4 @@ def pair_domains(
     a_larger = n_a >= n_b
     paired = tf.data.Dataset.zip((prep(ds_a, n_a, not a_larger), prep(ds_b, n_b, a_larger)))
     paired = paired.take(steps).apply(tf.data.experimental.assert_cardinality(steps))
-    return paired.prefetch(AUTOTUNE), steps
+    return paired.prefetch(AUTOTUNE).with_options(pipeline_options(autotune)), steps
