@@ -49,6 +49,10 @@ class BackboneInfo:
     weights_file: str
     weights_url: str
     md5: str | None = None
+    #: total stride of the deepest default layer, and the input sizes (mod ``stride``) whose every
+    #: pixel reaches those layers (valid convolutions and pools drop the last rows/columns otherwise).
+    stride: int = 16
+    covered_residues: tuple[int, ...] = (0,)
 
 
 BACKBONES = {
@@ -68,6 +72,8 @@ BACKBONES = {
         weights_file="squeezenet_weights_tf_dim_ordering_tf_kernels_notop.h5",
         weights_url="https://github.com/rcmalli/keras-squeezenet/releases/download/v1.0/"
         "squeezenet_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        # conv1 and the three 3x3/2 max-pools are "valid": 16k-1 loses nothing, 16k only the last pixel.
+        covered_residues=(0, 15),
     ),
 }
 
@@ -102,6 +108,18 @@ def default_layers(name: str = "vgg19") -> tuple[tuple[str, ...], tuple[str, ...
 
 
 # ------------------------------------------------------------------------------------------- weights
+def cover_padding(name: str, size: int) -> int:
+    """Rows (or columns) to add below (right of) an image side of ``size`` pixels so that every pixel
+    reaches the deepest default layers of backbone ``name``.
+
+    Strided valid convolutions and pools ignore the last rows and columns of inputs of other sizes:
+    a 405-pixel-wide image loses about 9 columns in SqueezeNet's ``fire7``, which the style loss then
+    never paints (a stripe of photo along the edge). Reflect-padding by this amount avoids it.
+    """
+    info = _info(name)
+    return next(p for p in range(info.stride) if (size + p) % info.stride in info.covered_residues)
+
+
 def resolve_weights(name: str, weights="imagenet") -> Path | None:
     """Turn a ``weights`` argument into a local file (or ``None`` for random weights).
 

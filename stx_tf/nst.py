@@ -397,7 +397,9 @@ class StyleObjective:
     the objective on a ``(1, H, W, 3)`` image (or ``(1, H, W, 1)`` luminance, tiled to grey RGB) returns the
     scalar loss, computed in float32 with ``extractor`` (the reference value: reported losses, early
     stopping and benchmarks use it). :meth:`step_loss` is the same loss computed the fast way for the
-    optimisation steps.
+    optimisation steps. Images are reflect-padded at the bottom and right by
+    :func:`stx_tf.backbones.cover_padding` before the network, so that sizes its strided layers do not
+    tile still get every pixel painted.
 
     Args:
         extractor: a model from :func:`stx_tf.backbones.feature_extractor` returning the layers below.
@@ -428,7 +430,9 @@ class StyleObjective:
                 f"got {list(style_image_weights)}"
             )
         style_image_weights = style_image_weights / style_image_weights.sum()
-        content_feats = extractor(content[None])
+        # Reflect-pad bottom/right so every pixel reaches the deepest layers (no unpainted edge stripe).
+        self.padding = tuple(backbones.cover_padding(cfg.backbone, n) for n in content.shape[:2])
+        content_feats = extractor(self._cover(content[None]))
         self.content_targets = {k: content_feats[k] for k in cfg.content_layers}
         # Σ_s w_s ||G - A_s||² = ||G - Σ_s w_s A_s||² + const: one blended target Gram per layer.
         grams = {k: 0.0 for k in cfg.style_layers}
@@ -444,11 +448,18 @@ class StyleObjective:
         self.style_grams = grams
         self.layer_weights = dict(zip(cfg.style_layers, cfg.style_layer_weights))
 
+    def _cover(self, images):
+        """``(B, H, W, C)`` -> ``(B, H + pad_h, W + pad_w, C)``, reflect-padded (see ``cover_padding``)."""
+        pad_h, pad_w = self.padding
+        if not (pad_h or pad_w):
+            return images
+        return ops.pad(images, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode="reflect")
+
     def parts(self, image):
         """``(style, content, tv)`` loss terms (unweighted except the per-layer style weights)."""
         if image.shape[-1] == 1:  # luminance-only transfer: grey RGB
             image = ops.tile(image, (1, 1, 1, 3))
-        feats = self.extractor(image)
+        feats = self.extractor(self._cover(image))
         style = losses.style_loss(
             {k: feats[k] for k in self.cfg.style_layers},
             self.style_grams,
@@ -480,7 +491,7 @@ class StyleObjective:
 
         if image.shape[-1] == 1:
             image = tf.tile(image, (1, 1, 1, 3))
-        feats = self.step_extractor(image)
+        feats = self.step_extractor(self._cover(image))
         cfg = self.cfg
         style = 0.0
         for k in cfg.style_layers:

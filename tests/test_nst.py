@@ -339,3 +339,25 @@ def test_cli_fast_schedule(files, tmp_path, monkeypatch):
         2,
     )
     assert Image.open(out).size == (40, 40)
+
+
+def test_edge_pixels_reach_the_network(pair):
+    """Sizes SqueezeNet's valid strided layers do not tile are reflect-padded: the last columns get
+    style/content gradient (unpadded, they get none and stay an unpainted stripe of photo)."""
+    from stx_tf import backbones
+
+    assert [backbones.cover_padding("squeezenet", n) for n in (48, 47, 37, 405, 512)] == [0, 0, 10, 10, 0]
+    assert [backbones.cover_padding("vgg19", n) for n in (48, 47, 405)] == [0, 1, 11]
+    content, style = pair
+    deep = {"style_layers": ("fire5", "fire7"), "content_layers": ("fire6",), "tv_weight": 0.0}
+    cfg = nst.StylizeConfig(**{k: v for k, v in TINY.items() if k != "verbose"}, **deep).resolved()
+    c, s = nst.resize(content.astype(np.float32) / 255, 48, 37), style.astype(np.float32) / 255
+    objective = nst.StyleObjective(nst._extractor(cfg), c, [s], cfg)
+    assert objective.padding == (0, 10)
+    x = np.random.default_rng(1).uniform(size=(1, 48, 37, 3)).astype(np.float32)
+    for fn in (objective, objective.step_loss):
+        _, grad = _value_and_grad(fn, x)
+        assert grad.shape == x.shape and (np.abs(grad[0, :, -3:]).sum(axis=(0, 2)) > 0).all()
+    objective.padding = (0, 0)
+    _, grad = _value_and_grad(objective, x)
+    assert np.abs(grad[0, :, -2:]).sum() == 0  # what the padding fixes
