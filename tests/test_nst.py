@@ -273,8 +273,8 @@ def test_bfloat16_precision(pair, monkeypatch):
 def test_recommended_config_local():
     cfg = nst.recommended_config(smoke=False, place="local")
     assert cfg.backbone == "squeezenet" and cfg.precision == "auto"
-    assert (cfg.learning_rate, cfg.beta_1, cfg.beta_2, cfg.schedule) == (0.06, 0.9, 0.99, "cosine")
-    assert cfg.epochs * cfg.steps == 600
+    assert (cfg.learning_rate, cfg.beta_1, cfg.beta_2, cfg.schedule) == (0.04, 0.95, 0.99, "cosine")
+    assert cfg.epochs * cfg.steps == 800
     tutorial = nst.recommended_config(smoke=False, place="kaggle")
     assert (tutorial.learning_rate, tutorial.beta_1, tutorial.schedule) == (0.02, 0.99, "constant")
 
@@ -333,8 +333,8 @@ def test_cli_fast_schedule(files, tmp_path, monkeypatch):
     cfg = seen["config"]
     assert (cfg.schedule, cfg.learning_rate, cfg.beta_1, cfg.beta_2, cfg.steps) == (
         "cosine",
-        0.06,
-        0.9,
+        0.04,
+        0.95,
         0.98,
         2,
     )

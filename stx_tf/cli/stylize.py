@@ -95,7 +95,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--fast",
         action="store_true",
-        help="the fast schedule (lr 0.06, cosine, β1 0.9, β2 0.99, 10 x 60 steps; other options override)",
+        help="the fast schedule (lr 0.04, cosine, β1 0.95, β2 0.99, 10 x 80 steps; other options override)",
     )
     p.add_argument(
         "--content-weight", type=float, default=None, help="λ = α/β, e.g. 1e-3 (paper: 1e-5..1e-2)"
