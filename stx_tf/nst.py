@@ -23,8 +23,8 @@ Measured at 512 px with SqueezeNet on a 2-core AMX CPU (``python benchmarks/benc
 takes 0.47x the TensorFlow tutorial's step (0.63x in float32). With the tutorial's constant Adam rate
 (0.02) the loss of its 1,000 steps takes 1,000 steps, with 0.04 ~820 (float32) to ~1,030 (bfloat16);
 the :data:`FAST_SCHEDULE` (0.04, cosine decay over 800 steps, β1 0.95, β2 0.99) gets there after ~560
-steps, in about 0.28x the tutorial's wall time; its 800 steps end at the tutorial's final loss (0.996x
-to 1.003x) on each of five photo/painting pairs, in about 0.4x its time. L-BFGS (one evaluation per iteration) drops the loss fastest during the first ~100-300
+steps, in 0.27-0.30x the tutorial's wall time; its 800 steps end at 0.97x to 1.005x the tutorial's
+final loss on each of five photo/painting pairs, in 0.38-0.43x its time. L-BFGS (one evaluation per iteration) drops the loss fastest during the first ~100-300
 iterations, then stalls (the total-variation term is not smooth). Coarse-to-fine (``multiscale``)
 settles large-scale structure cheaply at low resolution, but does not reach a full-resolution loss
 sooner: an upsampled low-resolution result lacks the fine texture the early style layers measure.
@@ -165,7 +165,7 @@ class StylizeConfig:
 #: pixel jitter a constant rate leaves behind (at a constant 0.04-0.06 that jitter keeps the
 #: total-variation term, half of the loss here, from falling). Tuned on five photo/painting pairs at
 #: 512 px: a shorter schedule (600 steps, β1 0.9, 0.06) wins on the benchmark pair but ends 2-13% above
-#: the tutorial's loss on three of the others; these 800 steps end within 0.4% of it on all five.
+#: the tutorial's loss on three of the others; these 800 steps end within 0.5% of it (or below) on all five.
 FAST_SCHEDULE = {
     "learning_rate": 0.04,
     "beta_1": 0.95,
