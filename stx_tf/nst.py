@@ -24,10 +24,11 @@ takes 0.47x the TensorFlow tutorial's step (0.63x in float32). With the tutorial
 (0.02) the loss of its 1,000 steps takes 1,000 steps, with 0.04 ~820 (float32) to ~1,030 (bfloat16);
 the :data:`FAST_SCHEDULE` (0.04, cosine decay over 800 steps, β1 0.95, β2 0.99) gets there after ~560
 steps, in 0.27-0.30x the tutorial's wall time; its 800 steps end at 0.97x to 1.005x the tutorial's
-final loss on each of five photo/painting pairs, in 0.38-0.43x its time. L-BFGS (one evaluation per iteration) drops the loss fastest during the first ~100-300
-iterations, then stalls (the total-variation term is not smooth). Coarse-to-fine (``multiscale``)
-settles large-scale structure cheaply at low resolution, but does not reach a full-resolution loss
-sooner: an upsampled low-resolution result lacks the fine texture the early style layers measure.
+final loss on each of five photo/painting pairs, in 0.38-0.43x its time. L-BFGS (one evaluation per
+iteration) drops the loss fastest during the first ~100-300 iterations, then stalls (the
+total-variation term is not smooth). Coarse-to-fine (``multiscale``) settles large-scale structure
+cheaply at low resolution, but does not reach a full-resolution loss sooner: an upsampled
+low-resolution result lacks the fine texture the early style layers measure.
 
 Example::
 

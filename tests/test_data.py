@@ -158,8 +158,9 @@ def test_load_image_rules(tmp_path, rgb_factory):
     Image.fromarray(rgb_factory(6, 300)).save(tmp_path / "big.png")
     assert data.load_image(tmp_path / "big.png", max_dim=100).shape == (100, 100, 3)
     (tmp_path / "bad.jpg").write_bytes(b"\x00" * 100)
-    with pytest.raises(ValueError, match=r"bad\.jpg: not a readable image"):
+    with pytest.raises(ValueError, match=r"bad\.jpg: not a readable image") as err:
         data.load_image(tmp_path / "bad.jpg")
+    assert "BytesIO" not in str(err.value)  # names the file, not PIL's buffer
 
 
 def test_zip_source(tmp_path, jpeg_folder):

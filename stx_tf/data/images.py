@@ -97,7 +97,9 @@ def open_image(source, name: str | None = None) -> Image.Image:
     except ValueError:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as err:
-        raise ValueError(f"{label}: not a readable image ({err})") from None
+        # PIL's "cannot identify image file <_io.BytesIO ...>" names a buffer, not the file: say what it means.
+        reason = "not in any image format PIL reads" if isinstance(err, UnidentifiedImageError) else err
+        raise ValueError(f"{label}: not a readable image ({reason})") from None
     return _to_rgb(img)
 
 
