@@ -34,7 +34,7 @@ import tensorflow as tf
 
 from stx_tf.dcgan.models import build_models
 from stx_tf.dcgan.train import DCGANConfig, build_gan, resolve_precision
-from stx_tf.strategy import cpu_has_bf16
+from stx_tf.precision import cpu_has_bf16
 
 LATENT = 100
 

@@ -116,14 +116,43 @@ def has_accelerator() -> bool:
     return bool(tf.config.list_logical_devices("GPU") + tf.config.list_logical_devices("TPU"))
 
 
-def cpu_has_bf16() -> bool:
-    """True on CPUs with native bfloat16 maths (AMX or AVX-512 BF16, Linux ``/proc/cpuinfo``)."""
+def device_kind(strategy=None) -> str:
+    """``"tpu"``, ``"gpu"`` or ``"cpu"``: what training runs on (the strategy's devices, else this process's).
+
+    Under Keras' JAX backend the devices are JAX's; under TensorFlow, TensorFlow's logical devices.
+    """
+    if is_tpu(strategy):
+        return "tpu"
+    import keras
+
+    if keras.backend.backend() == "jax":
+        import jax
+
+        platform = jax.devices()[0].platform
+        return platform if platform in ("tpu", "gpu") else "cpu"
+    if tf.config.list_logical_devices("TPU"):
+        return "tpu"
+    return "gpu" if tf.config.list_logical_devices("GPU") else "cpu"
+
+
+def gpu_capability() -> tuple[int, int] | None:
+    """CUDA compute capability ``(major, minor)`` of the first GPU, or ``None`` (no GPU, or unknown)."""
+    import keras
+
     try:
-        with open("/proc/cpuinfo") as f:
-            flags = f.read()
-    except OSError:
-        return False
-    return any(flag in flags for flag in ("amx_bf16", "avx512_bf16"))
+        if keras.backend.backend() == "jax":
+            import jax
+
+            gpus = [d for d in jax.devices() if d.platform == "gpu"]
+            text = getattr(gpus[0], "compute_capability", None) if gpus else None
+            return tuple(int(x) for x in str(text).split(".")[:2]) if text else None
+        gpus = tf.config.list_physical_devices("GPU")
+        if not gpus:
+            return None
+        found = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability")
+        return tuple(int(x) for x in found) if found else None
+    except (ValueError, RuntimeError, IndexError):
+        return None
 
 
 def native_bfloat16(strategy: tf.distribute.Strategy | None = None) -> bool:
@@ -131,6 +160,8 @@ def native_bfloat16(strategy: tf.distribute.Strategy | None = None) -> bool:
     machine with AMX / AVX-512 BF16. GPUs answer False (float16 with loss scaling is their format)."""
     if is_tpu(strategy) or tf.config.list_logical_devices("TPU"):
         return True
+    from stx_tf.precision import cpu_has_bf16
+
     return not tf.config.list_logical_devices("GPU") and cpu_has_bf16()
 
 
@@ -140,20 +171,13 @@ def global_batch_size(per_replica: int, strategy: tf.distribute.Strategy | None 
     return int(per_replica) * strategy.num_replicas_in_sync
 
 
-def precision_for(strategy: tf.distribute.Strategy | None = None) -> str:
-    """The mixed-precision policy that suits the devices: bf16 on TPU, fp16 on GPU, fp32 on CPU."""
-    if is_tpu(strategy):
-        return "mixed_bfloat16"
-    if tf.config.list_logical_devices("GPU"):
-        return "mixed_float16"
-    return "float32"
-
-
 def set_precision(strategy: tf.distribute.Strategy | None = None, policy: str = "auto") -> str:
-    """Set Keras' global dtype policy (``"auto"`` picks per device) and return its name."""
+    """Set Keras' global dtype policy (``"auto"``: :func:`stx_tf.precision.resolve`) and return its name."""
     import keras
 
-    name = precision_for(strategy) if policy == "auto" else policy
+    from stx_tf.precision import resolve
+
+    name = resolve(policy, strategy)
     keras.mixed_precision.set_global_policy(name)
     log.info("precision policy: %s", name)
     return name

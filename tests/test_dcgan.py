@@ -139,9 +139,9 @@ def test_options_train(mixed_faces, tmp_path):
 def test_precision_resolution(monkeypatch):
     assert resolve_precision("float32") == "float32"
     assert resolve_precision("mixed_bfloat16") == "mixed_bfloat16"
-    monkeypatch.setattr("stx_tf.strategy.cpu_has_bf16", lambda: True)
+    monkeypatch.setattr("stx_tf.precision.cpu_has_bf16", lambda: True)
     assert resolve_precision("auto") == "mixed_bfloat16"  # CPU-only test machine with native bf16
-    monkeypatch.setattr("stx_tf.strategy.cpu_has_bf16", lambda: False)
+    monkeypatch.setattr("stx_tf.precision.cpu_has_bf16", lambda: False)
     assert resolve_precision("auto") == "float32"
     with pytest.raises(ValueError, match="precision"):
         resolve_precision("float16")

@@ -240,15 +240,15 @@ def test_step_loss_is_the_objective_with_cheaper_gradients(pair):
 
 
 def test_bfloat16_precision(pair, monkeypatch):
-    from stx_tf import strategy
+    from stx_tf import precision
 
     with pytest.raises(ValueError, match="precision"):
         nst.StylizeConfig(precision="float16").resolved()
     assert nst.resolve_precision("float32") == "float32"
     assert nst.resolve_precision("bfloat16") == "bfloat16"
-    monkeypatch.setattr(strategy, "cpu_has_bf16", lambda: False)
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: False)
     assert nst.resolve_precision("auto") == "float32"
-    monkeypatch.setattr(strategy, "cpu_has_bf16", lambda: True)
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: True)
     assert nst.resolve_precision("auto") == "bfloat16"  # tests run without GPU / TPU
 
     objective, c = _tiny_objective(pair, precision="bfloat16")

@@ -17,7 +17,6 @@ def test_default_on_one_cpu(caplog):
     assert chosen.num_replicas_in_sync == 1
     assert st.describe(chosen) == "default strategy with 1 replica"
     assert st.global_batch_size(4, chosen) == 4
-    assert st.precision_for(chosen) == "float32"
 
 
 def test_tpu_failure_is_not_hidden(monkeypatch):
