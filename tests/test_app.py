@@ -95,7 +95,7 @@ def models_dir(tmp_path_factory) -> Path:
     """A tiny fast-style preset and a tiny CycleGAN generator with random weights, plus junk to skip."""
     storage = pytest.importorskip("stx_tf.fast_style.storage")
     transform = pytest.importorskip("stx_tf.fast_style.transform")
-    generators = pytest.importorskip("stx_tf.cyclegan.generators")
+    generators = pytest.importorskip("stx_tf.cyclegan.nets")
     import keras
 
     root = tmp_path_factory.mktemp("models")

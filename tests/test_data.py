@@ -84,7 +84,7 @@ def test_truncated_tfrecord_names_file_and_record(tmp_path, rgb_factory):
         data.read_tfrecords(path)
     with pytest.raises(ValueError, match="truncated"):
         data.count_records(path, trust_names=False)
-    assert len(list(data.read_tfrecords(path, skip_corrupt=True, size=32))) == 2
+    assert len(list(data.read_tfrecords(path, skip_bad=True, size=32))) == 2
 
 
 def test_record_without_image_and_non_jpeg(tmp_path, rgb_factory):
@@ -100,7 +100,7 @@ def test_record_without_image_and_non_jpeg(tmp_path, rgb_factory):
         ValueError, match=r"bad\.tfrec: record 1: has no 'image' feature.*record 2: 'image' is not JPEG"
     ):
         data.read_tfrecords(path)
-    kept = list(data.read_tfrecords(path, skip_corrupt=True, size=32, with_names=True))
+    kept = list(data.read_tfrecords(path, skip_bad=True, size=32, with_names=True))
     assert [n.numpy() for _, n in kept] == [b"a"]
 
 

@@ -155,7 +155,7 @@ def test_export_skips_corrupt_records_with_a_count(jpeg_folder, tmp_path):
     assert report.written == 6 and report.skipped == 1 and "1 unusable photo(s) skipped" in report.summary()
     with pytest.raises(ValueError, match="unusable"):
         export_submission(
-            painter(), shard, tmp_path / "strict.zip", min_count=6, skip_corrupt=False, progress=False
+            painter(), shard, tmp_path / "strict.zip", min_count=6, skip_bad=False, progress=False
         )
 
 
@@ -198,7 +198,7 @@ def test_export_errors(jpeg_folder, tmp_path):
 
 
 def test_bfloat16_inference_copy_is_close():
-    from stx_tf.cyclegan.generators import resnet_generator
+    from stx_tf.cyclegan.nets import resnet_generator
     from stx_tf.submission import inference_model
 
     gen = resnet_generator(filters=4, res_blocks=1)

@@ -124,7 +124,9 @@ def _label(path: Path, kind: str, info: dict) -> str:
 
 def _cyclegan_runs(root: Path) -> list[Path]:
     """CycleGAN run folders (``run.json`` + checkpoints or the saved generator): ``root`` or its sub-folders."""
-    from stx_tf.cyclegan.checkpoint import CHECKPOINTS, GENERATOR_FILE, RUN_FILE
+    from stx_tf.cyclegan.train import GENERATOR_FILE
+    from stx_tf.training.checkpoint import CHECKPOINTS
+    from stx_tf.training.run import RUN_FILE
 
     folders = [root] + sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     return [
@@ -188,7 +190,7 @@ def load_painter_model(painter: Painter):
 
         return predictor(load_transform(painter.path))
     if painter.kind == "cyclegan":  # a .keras generator or a run folder (its newest generator)
-        from stx_tf.cyclegan.checkpoint import load_generator
+        from stx_tf.cyclegan.train import load_generator
 
         return load_generator(painter.path)
     raise ValueError(f"painter {painter.label!r} has no model file")

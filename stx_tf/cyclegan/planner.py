@@ -24,8 +24,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from stx_tf.cyclegan.config import CycleGANConfig, parse_duration
+from stx_tf.configs import parse_duration
+from stx_tf.cyclegan.config import CycleGANConfig
 from stx_tf.settings import get_logger
+from stx_tf.strategy import device_kind
 
 log = get_logger(__name__)
 
@@ -48,17 +50,6 @@ def session_elapsed() -> float:
         return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
     except (OSError, ValueError, IndexError, AttributeError):
         return 0.0
-
-
-def device_kind(strategy) -> str:
-    """``"tpu"``, ``"gpu"`` or ``"cpu"``: what the strategy trains on."""
-    import tensorflow as tf
-
-    from stx_tf.strategy import is_tpu
-
-    if is_tpu(strategy):
-        return "tpu"
-    return "gpu" if tf.config.list_logical_devices("GPU") else "cpu"
 
 
 def _fmt(seconds: float) -> str:
@@ -240,14 +231,14 @@ def measure_export_rate(
     generator, batch_size: int = 32, side: int = 256, precision: str = "auto", batches: int = 2
 ):
     """Images per second of the export's work per batch: the generator in inference mode + JPEG encoding."""
-    from stx_tf.submission import _to_jpegs, inference_model
+    from stx_tf.submission.export import inference_model, to_jpegs
 
     model = inference_model(generator, precision)
     x = np.random.default_rng(0).uniform(-1, 1, (batch_size, side, side, 3)).astype("float32")
-    _to_jpegs(np.asarray(model(x, training=False)), 95, side)  # warm-up
+    to_jpegs(np.asarray(model(x, training=False)), 95, side)  # warm-up
     start = time.perf_counter()
     for _ in range(batches):
-        _to_jpegs(np.asarray(model(x, training=False)), 95, side)
+        to_jpegs(np.asarray(model(x, training=False)), 95, side)
     return batches * batch_size / (time.perf_counter() - start)
 
 
@@ -285,7 +276,7 @@ def plan_run(
     Returns:
         A :class:`RunPlan`; ``plan.apply(config)`` gives the config to train with.
     """
-    from stx_tf.cyclegan.train import _sources, compiled_model, make_datasets, prepare_strategy
+    from stx_tf.cyclegan.train import compiled_model, make_datasets, prepare_strategy, sources
     from stx_tf.data import count_images
     from stx_tf.submission import MAX_IMAGES, MIN_IMAGES
 
@@ -305,7 +296,7 @@ def plan_run(
     log.info("planner: timing %d train steps after the compile", 2 * spe)
     step_seconds, compile_seconds = measure_train_step(model, pairs, spe)
     if export_images is None:
-        export_images = min(max(count_images(_sources(data)[0]), MIN_IMAGES), MAX_IMAGES)
+        export_images = min(max(count_images(sources(data)[0]), MIN_IMAGES), MAX_IMAGES)
     rate = measure_export_rate(model.monet_generator, export_batch, precision=config.precision)
     del model
 

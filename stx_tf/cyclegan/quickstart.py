@@ -58,15 +58,14 @@ def quickstart(
         count: images in the zip (default 7,000; smoke mode 40 with relaxed limits).
         verbose: training verbosity.
     """
-    from stx_tf.cyclegan.callbacks import draw_samples
-    from stx_tf.cyclegan.train import train
+    from stx_tf.cyclegan.train import draw_samples, train
     from stx_tf.data import find_competition_data
     from stx_tf.submission import MIN_IMAGES, export_submission
 
     out_dir = Path(out_dir)
     data = data or find_competition_data()
     log.info("quick start on %s", data)
-    result = train(quickstart_config(), data=data, out_dir=out_dir / "run", resume="auto", verbose=verbose)
+    result = train(quickstart_config().updated(out_dir=str(out_dir / "run")), data=data, verbose=verbose)
     count = count or smoke(MIN_IMAGES, 40)
     limits = {} if count >= MIN_IMAGES else {"min_count": count, "max_count": count}
     report = export_submission(

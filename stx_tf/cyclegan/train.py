@@ -1,68 +1,71 @@
 """The CycleGAN training driver behind ``stx cyclegan train``, the quick start and the notebook.
 
-``train(config, data, out_dir)`` finds or takes the data, pairs the domains so that each epoch covers
-every photo (:func:`stx_tf.data.pair_domains`), builds and compiles the model inside the strategy's
-scope, resumes a stopped run exactly, and runs ``fit`` with the run's callbacks: a checkpoint and
-``loss_curves.png`` after every epoch, a grid of the same photos and paintings translated after every
-epoch (``samples/epoch_NNN.png``), a NaN guard that stops and restores the last good checkpoint, and a
-time budget. At the end the photo → Monet generator is saved as ``monet_generator.keras`` for export.
+``train(config, data)`` finds or takes the data, pairs the domains so that each epoch covers every photo
+(:func:`stx_tf.data.pair_domains`), builds and compiles the model in the distribution's scope and the
+precision's policy, and trains it with the run skeleton (:func:`stx_tf.training.fit_run`): exact resume,
+a checkpoint and ``loss_curves.png`` after every epoch, a grid of the same photos and paintings translated
+after every epoch (``samples/epoch_NNN.png``), the NaN guard and the time budget. At the end the
+photo → Monet generator is saved as ``monet_generator.keras`` (float32) for export.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from stx_tf.cyclegan import callbacks as cbs
-from stx_tf.cyclegan.checkpoint import (
-    GENERATOR_FILE,
-    RUN_FILE,
-    RunCheckpoint,
-    check_compatible,
-    read_run,
-    save_generator,
-)
-from stx_tf.cyclegan.config import CycleGANConfig, build_cyclegan
-from stx_tf.cyclegan.schedule import LinearDecay
+from stx_tf import atomic, precision
+from stx_tf.cyclegan.config import CycleGANConfig
+from stx_tf.cyclegan.model import build_cyclegan
 from stx_tf.settings import get_logger
+from stx_tf.training import Curves, RunFolder, RunResult, execution_steps, fit_run, load_arrays, read_run
+from stx_tf.training.schedule import LinearDecay
+from stx_tf.viz import rows_grid
 
 log = get_logger(__name__)
+
+KIND = "cyclegan"
+GENERATOR_FILE = "monet_generator.keras"
 
 
 @dataclass
 class TrainResult:
-    """What a training run produced.
-
-    Attributes:
-        model: the trained :class:`~stx_tf.cyclegan.model.CycleGAN`.
-        history: metric means per epoch over the whole run (resumed epochs included).
-        out_dir: the run folder.
-        epochs_done: epochs completed so far.
-        steps_per_epoch: optimiser steps per epoch.
-        stopped: why training stopped early (time budget, NaN), or None.
-        samples: sample-grid PNGs written by this call.
-        curves: ``loss_curves.png`` (None before the first epoch).
-        generator_path: the saved photo → Monet generator.
-        seconds: wall time of this call.
-    """
+    """What a training run produced: the trained :class:`~stx_tf.cyclegan.model.CycleGAN` (``model``),
+    the run skeleton's :class:`~stx_tf.training.RunResult` (``run``), the steps per epoch, and the saved
+    generator (``None`` when training diverged before any good checkpoint)."""
 
     model: object
-    history: dict
-    out_dir: Path
-    epochs_done: int
+    run: RunResult
     steps_per_epoch: int
-    stopped: str | None = None
-    samples: list = field(default_factory=list)
-    curves: Path | None = None
     generator_path: Path | None = None
-    seconds: float = 0.0
+
+    # Shortcuts used by the notebook and the CLI.
+    @property
+    def out_dir(self) -> Path:
+        return self.run.run_dir
+
+    @property
+    def history(self) -> dict:
+        return self.run.history
+
+    @property
+    def epochs_done(self) -> int:
+        return self.run.epochs_done
+
+    @property
+    def stopped(self) -> str | None:
+        return self.run.stopped
+
+    @property
+    def seconds(self) -> float:
+        return self.run.seconds
 
 
-def _sources(data):
+def sources(data):
     """``(photo_source, monet_source)`` from a CompetitionData, a pair, or None (find it)."""
     if data is None:
         from stx_tf.data import find_competition_data
@@ -84,7 +87,7 @@ def make_datasets(config: CycleGANConfig, data, global_batch: int):
     """
     from stx_tf.data import all_jpeg, augmenter, count_images, load_images, pair_domains
 
-    photo_src, monet_src = _sources(data)
+    photo_src, monet_src = sources(data)
     size = config.image_size
     n_photo, n_monet = count_images(photo_src), count_images(monet_src)
     # Without a cache the augmenter decodes each JPEG only inside its random crop window.
@@ -95,7 +98,7 @@ def make_datasets(config: CycleGANConfig, data, global_batch: int):
         augment = augmenter(size, jitter=config.jitter, flip=config.flip, jpeg_only=jpeg_only)
 
     def images(source, **options):
-        return load_images(source, size=size, skip_bad=config.skip_corrupt, **options)
+        return load_images(source, size=size, skip_bad=config.skip_bad, **options)
 
     pairs, steps = pair_domains(
         images(photo_src, encoded=encoded),
@@ -106,7 +109,7 @@ def make_datasets(config: CycleGANConfig, data, global_batch: int):
         augment_fn=augment,
         cache=config.cache,
         seed=config.seed,
-        skip_errors=config.skip_corrupt,
+        skip_errors=config.skip_bad,
     )
     if config.steps_per_epoch:
         steps = min(steps, config.steps_per_epoch)
@@ -119,22 +122,43 @@ def make_datasets(config: CycleGANConfig, data, global_batch: int):
     return pairs, steps, first(images(photo_src), config.samples), first(images(monet_src), config.samples)
 
 
-def prepare_strategy(config: CycleGANConfig, strategy=None):
-    """The strategy (default :func:`stx_tf.strategy.get_strategy`) with the config's precision policy and
-    seed set; returns ``(strategy, global_batch)``."""
-    from stx_tf.strategy import get_strategy, global_batch_size, set_precision
+class _JaxPlacement:
+    """The TF-strategy interface the driver needs, under Keras' JAX backend: the distribution (e.g.
+    ``keras.distribution.DataParallel``) is global, so the scope is empty and the replicas are its devices."""
 
-    strategy = strategy or get_strategy()
-    if config.precision != "float32":
-        set_precision(strategy, config.precision)
+    @staticmethod
+    def scope():
+        return contextlib.nullcontext()
+
+    @property
+    def num_replicas_in_sync(self) -> int:
+        dist = keras.distribution.distribution()
+        return len(dist.device_mesh.devices.flatten()) if dist is not None else 1
+
+
+def prepare_strategy(config: CycleGANConfig, strategy=None):
+    """``(strategy, global_batch)``: the TF strategy (default :func:`stx_tf.strategy.get_strategy`) or, under
+    JAX, the current ``keras.distribution``; the seed is set."""
     keras.utils.set_random_seed(config.seed)
-    return strategy, global_batch_size(config.batch_size, strategy)
+    if keras.backend.backend() == "jax":
+        strategy = strategy or _JaxPlacement()
+    else:
+        from stx_tf.strategy import get_strategy
+
+        strategy = strategy or get_strategy()
+    return strategy, int(config.batch_size) * strategy.num_replicas_in_sync
 
 
 def compiled_model(config: CycleGANConfig, strategy, steps: int):
-    """The CycleGAN of ``config`` built and compiled inside ``strategy.scope()``, its learning-rate
-    schedule laid out for ``steps`` per epoch."""
-    with strategy.scope():
+    """The CycleGAN of ``config`` built under its precision policy and compiled inside the strategy's
+    scope, its learning-rate schedule laid out for ``steps`` per epoch."""
+    from stx_tf.strategy import is_tpu
+
+    policy = precision.resolve(config.precision, strategy)
+    spe = execution_steps(
+        config.steps_per_execution, steps, strategy.num_replicas_in_sync, tpu=is_tpu(strategy)
+    )
+    with strategy.scope(), precision.policy_scope(policy):
         model = build_cyclegan(config)
         schedule = LinearDecay.for_epochs(config.learning_rate, config.epochs, config.decay_epochs, steps)
         model.compile(
@@ -143,53 +167,46 @@ def compiled_model(config: CycleGANConfig, strategy, steps: int):
             diff_augment=config.diff_augment,
             learning_rate=schedule,
             beta_1=config.beta_1,
-            steps_per_execution=min(config.steps_per_execution, steps),
+            steps_per_execution=spe,
         )
+    log.info("CycleGAN: %s precision, %d step(s) per execution", policy, spe)
     return model
 
 
-def _prepare_out_dir(out_dir: Path, resume) -> bool:
-    """Create the run folder and decide whether to resume (``resume`` is True, False or ``"auto"``)."""
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as err:
-        raise ValueError(f"{out_dir}: output folder is not writable ({err.strerror or err})") from None
-    exists = (out_dir / RUN_FILE).is_file()
-    if resume == "auto":
-        return exists
-    if resume and not exists:
-        raise ValueError(f"{out_dir}: nothing to resume (no {RUN_FILE} / checkpoint); start without --resume")
-    if not resume and exists:
-        raise ValueError(
-            f"{out_dir}: already holds a run; pass --resume (resume=True) to continue it, or another folder"
-        )
-    return bool(resume)
+def draw_samples(model, photos, monets, path=None, show: bool = False):
+    """Four labelled rows: photos, their Monet translations, paintings, their photo translations."""
+
+    def translate(net, images):
+        return np.asarray(net.predict(np.asarray(images, np.float32), batch_size=8, verbose=0))
+
+    rows = {
+        "photo": photos,
+        "photo → Monet": translate(model.monet_generator, photos),
+        "Monet": monets,
+        "Monet → photo": translate(model.photo_generator, monets),
+    }
+    return rows_grid(rows, path=path, signed=True, show=show)
 
 
-def train(
-    config: CycleGANConfig | None = None,
-    data=None,
-    out_dir="outputs/cyclegan",
-    resume: bool | str = False,
-    strategy=None,
-    callbacks=(),
-    verbose="auto",
-) -> TrainResult:
-    """Train (or continue training) a photo → Monet CycleGAN.
+def save_generator(generator: keras.Model, path) -> Path:
+    """Save a generator as a float32 ``.keras`` file atomically (runs anywhere, loads in any precision)."""
+    with atomic.atomic_path(path) as tmp:
+        precision.cast_copy(generator, "float32").save(tmp)
+    return Path(path)
+
+
+def train(config: CycleGANConfig | None = None, data=None, strategy=None, callbacks=(), verbose="auto"):
+    """Train (or continue training) a photo → Monet CycleGAN into ``config.out_dir``.
 
     Args:
-        config: settings (default: the paper's, :class:`~stx_tf.cyclegan.config.CycleGANConfig`).
+        config: settings (default: the paper's, :class:`~stx_tf.cyclegan.config.CycleGANConfig`); its
+            ``resume`` decides whether a run in ``out_dir`` continues (see :class:`stx_tf.training.RunFolder`).
         data: a :class:`stx_tf.data.CompetitionData`, a ``(photo_source, monet_source)`` pair of anything
             :func:`stx_tf.data.load_images` reads, or None to find the competition data.
-        out_dir: the run folder (checkpoints, samples, curves, generator).
-        resume: continue the run in ``out_dir`` from its latest checkpoint (optimiser states, learning-rate
-            position, image pools, epoch); ``"auto"`` resumes when there is one.
-        strategy: a ``tf.distribute`` strategy (default :func:`stx_tf.strategy.get_strategy`).
+        strategy: a ``tf.distribute`` strategy (default :func:`stx_tf.strategy.get_strategy`); ignored
+            under JAX, where the current ``keras.distribution`` applies.
         callbacks: extra Keras callbacks.
-        verbose: ``fit`` verbosity.
+        verbose: ``fit`` verbosity (a progress bar with an ETA by default).
 
     Returns:
         A :class:`TrainResult`.
@@ -200,72 +217,65 @@ def train(
     """
     start = time.monotonic()
     config = (config or CycleGANConfig()).validate()
-    out_dir = Path(out_dir)
-    resuming = _prepare_out_dir(out_dir, resume)
-    saved = read_run(out_dir) if resuming else None
-    if saved:
-        check_compatible(saved.get("config", {}), config, out_dir)
-
+    run = RunFolder(config.out_dir, KIND, config.to_dict(), config.architecture(), resume=config.resume)
     strategy, global_batch = prepare_strategy(config, strategy)
     pairs, steps, sample_photos, sample_monets = make_datasets(config, data, global_batch)
     model = compiled_model(config, strategy, steps)
-    run_ckpt = RunCheckpoint(
-        model, out_dir, keep=config.keep_checkpoints
-    )  # its epoch counter stays on the host
-    initial_epoch, history = 0, {}
-    if resuming:
-        initial_epoch = run_ckpt.restore()
-        history = saved.get("history", {})
-        log.info(
-            "resumed %s at epoch %d (optimiser step %d)",
-            out_dir,
-            initial_epoch,
-            int(model.monet_gen_optimizer.iterations),
-        )
-
-    grid = cbs.SampleGrid(sample_photos, sample_monets, out_dir)
-    checkpoints = cbs.EpochCheckpoint(run_ckpt, config, history)
-    guard = cbs.NaNGuard()
-    run_callbacks = [guard, checkpoints, grid]
-    budget = None
-    if config.time_budget is not None:
-        budget = cbs.TimeBudget(config.time_budget_seconds, start=start)
-        run_callbacks.append(budget)
-    if initial_epoch >= config.epochs:
-        log.info("%s: all %d epochs already done", out_dir, config.epochs)
-    else:  # the paired dataset knows its length: `steps` batches per epoch
-        run_callbacks += list(callbacks)
-        model.fit(
-            pairs, epochs=config.epochs, initial_epoch=initial_epoch, callbacks=run_callbacks, verbose=verbose
-        )
-
-    stopped = budget.stopped if budget else None
-    if guard.bad:
-        epoch, step, key = guard.bad
-        good = run_ckpt.latest
-        where = (
-            f"restored the last good checkpoint {good}"
-            if good
-            else "no good checkpoint yet: weights are unusable"
-        )
-        stopped = f"non-finite {key} at epoch {epoch}, step {step}: stopped; {where}"
-        if good:
-            run_ckpt.restore(good)
-        log.warning("NaN guard: %s", stopped)
-    elif stopped:
-        log.warning("stopped early: %s", stopped)
-    broken = guard.bad is not None and run_ckpt.latest is None
-    generator_path = None if broken else save_generator(model.monet_generator, out_dir / GENERATOR_FILE)
-    epochs_done = checkpoints.last_epoch or initial_epoch
-    return TrainResult(
-        model=model,
-        history=checkpoints.history,
-        out_dir=out_dir,
-        epochs_done=epochs_done,
-        steps_per_epoch=steps,
-        stopped=stopped,
-        samples=grid.paths,
-        curves=checkpoints.plot(),
-        generator_path=generator_path,
-        seconds=time.monotonic() - start,
+    result = fit_run(
+        model,
+        pairs,
+        run=run,
+        items=model.checkpoint_items(),
+        epochs=config.epochs,
+        render=lambda m, path, epoch: draw_samples(m, sample_photos, sample_monets, path=path),
+        curves=(Curves("loss_curves.png", "CycleGAN losses (epoch means)"),),
+        time_budget=config.time_budget_seconds,
+        start=start,
+        keep=config.keep_checkpoints,
+        callbacks=callbacks,
+        verbose=verbose,
     )
+    generator_path = None
+    if not result.broken:
+        generator_path = save_generator(model.monet_generator, run.path / GENERATOR_FILE)
+    return TrainResult(model=model, run=result, steps_per_epoch=steps, generator_path=generator_path)
+
+
+def load_generator(path) -> keras.Model:
+    """Load the photo → Monet generator for export.
+
+    Args:
+        path: a ``.keras`` file, or a run folder (its newest checkpoint when newer than its
+            ``monet_generator.keras``, else that file).
+
+    Raises:
+        ValueError: nothing loadable there.
+    """
+    from stx_tf.training import list_checkpoints
+
+    path = Path(path)
+    if path.is_dir():
+        found = list_checkpoints(path)
+        saved = path / GENERATOR_FILE
+        if saved.is_file() and (not found or saved.stat().st_mtime >= found[-1].stat().st_mtime):
+            return load_generator(saved)
+        if not found:
+            raise ValueError(f"{path}: no {GENERATOR_FILE} and no checkpoint in checkpoints/")
+        from stx_tf.cyclegan.nets import build_generator_from
+        from stx_tf.training import assign
+
+        config = CycleGANConfig.from_dict(read_run(path)["config"])
+        generator = build_generator_from(config, "monet_generator")
+        assign(generator.variables, load_arrays(found[-1], "monet_generator"), f"{found[-1]}: monet_generator")
+        log.info("loaded the photo->Monet generator of %s", found[-1])
+        return generator
+    if not path.is_file():
+        raise ValueError(f"{path}: no such generator file or run folder")
+    if path.suffix != ".keras":
+        raise ValueError(f"{path}: expected a .keras generator file or a CycleGAN run folder")
+    import stx_tf.nn  # noqa: F401 - registers ReflectionPadding2D for deserialisation
+
+    try:
+        return keras.models.load_model(path, compile=False)
+    except Exception as err:  # keras raises many types for a bad archive
+        raise ValueError(f"{path}: not a loadable Keras model ({err})") from None

@@ -61,7 +61,7 @@ def load_images(
     kind = source_kind(source)
     options = {"size": size, "with_names": with_names, "encoded": encoded}
     if kind == "tfrecords":
-        return read_tfrecords(source, skip_corrupt=skip_bad, **options)
+        return read_tfrecords(source, skip_bad=skip_bad, **options)
     if kind == "folder":
         return read_image_folder(source, skip_bad=skip_bad, **options)
     if kind == "zip":

@@ -206,7 +206,7 @@ def read_tfrecords(
     paths,
     size: int = 256,
     with_names: bool = False,
-    skip_corrupt: bool = False,
+    skip_bad: bool = False,
     validate: bool = True,
     num_parallel_reads=tf.data.AUTOTUNE,
     dtype=tf.float32,
@@ -218,7 +218,7 @@ def read_tfrecords(
         paths: folder, glob, ``gs://`` pattern, file, or list of them.
         size: output side; 256 leaves the competition images untouched.
         with_names: yield ``(image, image_name)`` pairs instead of images.
-        skip_corrupt: skip unusable records (logged with a count) instead of raising.
+        skip_bad: skip unusable records (logged with a count) instead of raising.
         validate: scan local files first so problems are reported by file and record index
             (a few seconds for the full photo set); remote (``gs://``) files are not scanned.
         num_parallel_reads: files read in parallel.
@@ -228,7 +228,7 @@ def read_tfrecords(
             :func:`stx_tf.data.augment`, which decodes only the random crop window of each image.
 
     Raises:
-        ValueError: missing files, or (without ``skip_corrupt``) a truncated file, a record without
+        ValueError: missing files, or (without ``skip_bad``) a truncated file, a record without
             ``image`` or an ``image`` that is not JPEG, naming the file and record.
     """
     files = resolve_tfrecords(paths)
@@ -237,10 +237,10 @@ def read_tfrecords(
         if report.problems:
             listed = "; ".join(str(p) for p in report.problems[:5])
             more = f" (and {len(report.problems) - 5} more)" if len(report.problems) > 5 else ""
-            if not skip_corrupt:
+            if not skip_bad:
                 raise ValueError(
                     f"{len(report.problems)} unusable record(s): {listed}{more}. "
-                    "Pass skip_corrupt=True (--skip-corrupt) to skip them."
+                    "Pass skip_bad=True (--skip-bad) to skip them."
                 )
             log.warning(
                 "skipping %d unusable record(s) of %d: %s%s",
@@ -259,7 +259,7 @@ def read_tfrecords(
         image = image if tf.as_dtype(dtype) == tf.uint8 else to_signed_float(image)
         return pick({**record, "image": image})
 
-    if skip_corrupt:  # one record at a time, so that a bad record costs only itself
+    if skip_bad:  # one record at a time, so that a bad record costs only itself
         ds = ds.map(_parse, num_parallel_calls=tf.data.AUTOTUNE)
         ds = ds.filter(lambda r: is_jpeg(r["image"]))
         ds = ds.map(pick if encoded else decoded, num_parallel_calls=tf.data.AUTOTUNE)

@@ -95,7 +95,7 @@ def build_trainer(config: FastStyleConfig, style_image, batch: int, strategy) ->
         optimizer = keras.optimizers.Adam(config.learning_rate)
         common = {"steps_per_execution": config.steps_per_execution, "jit_compile": config.jit_compile}
         if config.adversarial_weight > 0:
-            from stx_tf.cyclegan.discriminators import patchgan_discriminator
+            from stx_tf.nn import patchgan_discriminator
 
             disc = patchgan_discriminator(filters=config.d_filters, name="painting_discriminator")
             model = AdversarialFastStyleTrainer(

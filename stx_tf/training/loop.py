@@ -13,48 +13,18 @@ hold, says how to draw a sample grid, and calls :func:`fit_run`. The skeleton
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stx_tf.configs import parse_duration  # noqa: F401 - re-exported
 from stx_tf.settings import get_logger
 from stx_tf.training.callbacks import Curves, EpochEnd, NaNGuard, SampleGrid, TimeBudget
 from stx_tf.training.checkpoint import Checkpointer
 from stx_tf.training.run import RunFolder
 
 log = get_logger(__name__)
-
-_DURATION = re.compile(
-    r"^\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*m(?:in)?)?\s*(?:(\d+(?:\.\d+)?)\s*s)?\s*$"
-)
-
-
-def parse_duration(text) -> float:
-    """``"2h50m"``, ``"90m"``, ``"45s"``, ``"1h 5m 30s"`` or a number of seconds -> seconds.
-
-    Raises:
-        ValueError: anything else, or a duration that is not positive.
-    """
-    if isinstance(text, int | float):
-        seconds = float(text)
-    else:
-        raw = str(text).strip().lower()
-        try:
-            seconds = float(raw)
-        except ValueError:
-            match = _DURATION.match(raw)
-            if not raw or not match or not any(match.groups()):
-                raise ValueError(
-                    f"time budget {text!r}: expected e.g. '2h50m', '90m', '45s' or seconds"
-                ) from None
-            h, m, s = (float(g) if g else 0.0 for g in match.groups())
-            seconds = 3600 * h + 60 * m + s
-    if seconds <= 0:
-        raise ValueError(f"time budget {text!r} must be positive")
-    return seconds
-
 
 def execution_steps(requested: int, steps_per_epoch: int, replicas: int = 1, tpu: bool = False) -> int:
     """The ``steps_per_execution`` to compile with: the largest divisor of ``steps_per_epoch`` that is at

@@ -21,11 +21,9 @@ import math
 from pathlib import Path
 
 from stx_tf import atomic
+from stx_tf.configs import RESUME_POLICIES
 
 RUN_FILE = "run.json"
-
-#: Accepted values of every painter's ``resume`` setting.
-RESUME_POLICIES = ("auto", True, False)
 
 
 def read_run(run_dir) -> dict:

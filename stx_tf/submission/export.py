@@ -1,17 +1,14 @@
-"""The Kaggle submission: export a generator's paintings to ``images.zip`` and check a zip.
+"""The submission exporter: a generator's paintings of every photo, as ``images.zip``.
 
-The competition ("I'm Something of a Painter Myself", ``gan-getting-started``) wants ONE zip of 7,000 to
-10,000 images, each a 256×256 RGB JPEG, flat (no folders).
-
-* :func:`export_submission` streams the photos through the generator in batches, encodes each result as
-  a JPEG at the chosen quality and writes it straight into the zip (no temporary folder of 7,000
-  files), so memory stays flat. The zip is written as ``images.zip.partial`` and renamed only once it is
-  complete and checked: an interrupted export never leaves an ``images.zip`` that looks finished.
-  Names are the photos' own (``<image_name>.jpg``), made unique and safe. Unreadable photo records are
-  skipped and counted. With fewer than 7,000 usable photos it stops with an error, unless ``fill_to``
-  (``--fill-to 7000``) asks for extra images: further passes over the photos, each photo flipped and
-  cropped differently (deterministic per pass), named ``<image_name>_vN.jpg``.
-* :func:`check_submission` verifies a zip the way Kaggle will, and returns a report with a summary.
+:func:`export_submission` streams the photos through the generator in batches, encodes each result as a
+JPEG at the chosen quality and writes it straight into the zip (no temporary folder of 7,000 files), so
+memory stays flat. The zip is written under a temporary name (:mod:`stx_tf.atomic`) and renamed only once
+it is complete and checked (:func:`stx_tf.submission.check.check_submission`): an interrupted export never
+leaves an ``images.zip`` that looks finished. Names are the photos' own (``<image_name>.jpg``), made
+unique and safe. Unreadable photo records are skipped and counted. With fewer than 7,000 usable photos it
+stops with an error, unless ``fill_to`` (``--fill-to 7000``) asks for extra images: further passes over
+the photos, each photo flipped and cropped differently (deterministic per pass), named
+``<image_name>_vN.jpg``. The generator runs in the precision of :func:`stx_tf.precision.resolve`.
 """
 
 from __future__ import annotations
@@ -19,162 +16,19 @@ from __future__ import annotations
 import re
 import time
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from stx_tf import atomic, precision
 from stx_tf.settings import get_logger
+from stx_tf.submission.check import IMAGE_SIDE, MAX_IMAGES, MIN_IMAGES, CheckReport, check_submission
 
 log = get_logger(__name__)
 
-#: The competition's rules.
-MIN_IMAGES = 7000
-MAX_IMAGES = 10000
-IMAGE_SIDE = 256
-JPEG_SUFFIXES = (".jpg", ".jpeg")
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 #: Fixed timestamp for zip entries (reproducible archives).
 _ZIP_TIME = (2020, 1, 1, 0, 0, 0)
-
-
-# ------------------------------------------------------------------------------------------- checker
-@dataclass
-class CheckReport:
-    """Result of :func:`check_submission`.
-
-    Attributes:
-        path: the zip.
-        entries: entries in the zip.
-        images: entries that are valid images of the required kind.
-        problems: one line per problem (at most ``max_problems`` listed; ``problem_count`` counts all).
-        problem_count: number of problems found.
-        total_bytes: uncompressed size of all entries.
-    """
-
-    path: Path
-    entries: int = 0
-    images: int = 0
-    problems: list[str] = field(default_factory=list)
-    problem_count: int = 0
-    total_bytes: int = 0
-    min_count: int = MIN_IMAGES
-    max_count: int = MAX_IMAGES
-
-    @property
-    def ok(self) -> bool:
-        return self.problem_count == 0
-
-    def add(self, problem: str, limit: int) -> None:
-        self.problem_count += 1
-        if len(self.problems) < limit:
-            self.problems.append(problem)
-
-    def summary(self) -> str:
-        head = f"{self.path}: {self.entries} entries, {self.images} valid {IMAGE_SIDE}x{IMAGE_SIDE} RGB JPEGs"
-        if self.entries:
-            head += f", {self.total_bytes / 1e6:.1f} MB"
-        if self.ok:
-            return f"{head} - OK (needs {self.min_count}-{self.max_count})"
-        lines = [f"{head} - NOT a valid submission ({self.problem_count} problem(s)):"]
-        lines += [f"  - {p}" for p in self.problems]
-        if self.problem_count > len(self.problems):
-            lines.append(f"  ... and {self.problem_count - len(self.problems)} more")
-        return "\n".join(lines)
-
-
-def _check_name(name: str, seen: set) -> str | None:
-    if name.endswith("/"):
-        return "is a folder entry (the zip must be flat)"
-    if "/" in name or "\\" in name:
-        return "is inside a folder (the zip must be flat)"
-    if name in seen:
-        return "appears twice"
-    if not name.lower().endswith(JPEG_SUFFIXES):
-        return "is not a .jpg/.jpeg file"
-    if not _SAFE_NAME.match(name):
-        return "has an odd name (hidden file, spaces or unusual characters)"
-    return None
-
-
-def _check_image(data: bytes, size: int) -> str | None:
-    from PIL import Image, UnidentifiedImageError
-
-    from stx_tf.data.images import is_jpeg_bytes
-
-    if not is_jpeg_bytes(data):
-        return "is not JPEG data"
-    try:
-        import io
-
-        with Image.open(io.BytesIO(data)) as img:
-            img.load()
-            if img.format != "JPEG":
-                return f"is {img.format}, not JPEG"
-            if img.mode != "RGB":
-                return f"has mode {img.mode}, not RGB"
-            if img.size != (size, size):
-                return f"is {img.size[0]}x{img.size[1]}, not {size}x{size}"
-    except (UnidentifiedImageError, OSError, SyntaxError) as err:
-        return f"does not decode ({err})"
-    return None
-
-
-def check_submission(
-    path,
-    min_count: int = MIN_IMAGES,
-    max_count: int = MAX_IMAGES,
-    size: int = IMAGE_SIDE,
-    max_problems: int = 20,
-) -> CheckReport:
-    """Check a submission zip: entry count, flat safe names, and that every entry decodes as a
-    ``size``×``size`` RGB JPEG.
-
-    Args:
-        path: the zip.
-        min_count, max_count: allowed number of images (7,000-10,000 for the competition; tests pass
-            small limits).
-        size: required image side.
-        max_problems: problems listed in the report (all are counted).
-
-    Returns:
-        A :class:`CheckReport` (``report.ok``, ``report.summary()``); bad zips are reported, not raised.
-    """
-    path = Path(path)
-    report = CheckReport(path=path, min_count=min_count, max_count=max_count)
-    if not path.is_file():
-        report.add("no such file", max_problems)
-        return report
-    try:
-        zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as err:
-        report.add(f"not a zip file ({err})", max_problems)
-        return report
-    seen: set[str] = set()
-    with zf:
-        infos = zf.infolist()
-        report.entries = len(infos)
-        for info in infos:
-            name = info.filename
-            problem = _check_name(name, seen)
-            seen.add(name)
-            if problem is None:
-                try:
-                    data = zf.read(info)
-                except (zipfile.BadZipFile, OSError, EOFError) as err:
-                    problem = f"cannot be read from the zip ({err})"
-                else:
-                    report.total_bytes += len(data)
-                    problem = _check_image(data, size)
-            if problem:
-                report.add(f"{name!r} {problem}", max_problems)
-            else:
-                report.images += 1
-    if not min_count <= report.images <= max_count:
-        report.add(
-            f"{report.images} valid images; the competition needs {min_count} to {max_count}", max_problems
-        )
-    return report
 
 
 # -------------------------------------------------------------------------------------------- export
@@ -243,41 +97,17 @@ def variant(images, names, index, pass_no: int):
     return out, tf.strings.join([names, suffix]), index
 
 
-def resolve_precision(precision: str = "auto") -> str:
-    """``"auto"`` -> ``"bfloat16"`` where bf16 is native (:func:`stx_tf.strategy.native_bfloat16`), else
-    ``"float32"``."""
-    if precision not in ("auto", "float32", "bfloat16"):
-        raise ValueError(f"precision must be 'auto', 'float32' or 'bfloat16', got {precision!r}")
-    if precision != "auto":
-        return precision
-    from stx_tf.strategy import native_bfloat16
-
-    return "bfloat16" if native_bfloat16() else "float32"
-
-
-def inference_model(generator, precision: str = "auto"):
-    """The generator to run for export: itself in float32, or a copy computing in bfloat16.
-
-    bfloat16 halves the inference time on CPUs with AMX / AVX-512 BF16; outputs differ from float32 by
-    about 0.2/255 on average (at most ~2/255), below what JPEG encoding changes. The output layer stays
-    float32.
-    """
+def inference_model(generator, policy: str = "auto"):
+    """The generator to run for export: itself in float32, or a copy computing in the policy of
+    :func:`stx_tf.precision.resolve` (bfloat16 where it is native, float16 on GPUs with tensor cores).
+    Its output layer stays float32; outputs differ from float32 by far less than JPEG encoding changes."""
     import keras
 
-    if resolve_precision(precision) == "float32" or not isinstance(generator, keras.Model):
+    name = precision.resolve(policy)
+    if name == "float32" or not isinstance(generator, keras.Model):
         return generator
-    last = generator.layers[-1]
-
-    def to_bf16(layer):
-        config = layer.get_config()
-        if layer is not last and "dtype" in config:
-            config["dtype"] = "mixed_bfloat16"
-        return layer.__class__.from_config(config)
-
-    copy = keras.models.clone_model(generator, clone_function=to_bf16)
-    copy.set_weights(generator.get_weights())
-    log.info("export runs the generator in bfloat16 (CPU with native bf16)")
-    return copy
+    log.info("export runs the generator in %s", name)
+    return precision.cast_copy(generator, name, keep=[generator.layers[-1]])
 
 
 def default_export_batch() -> int:
@@ -287,19 +117,19 @@ def default_export_batch() -> int:
     return 32 if has_accelerator() else 8
 
 
-def _batches(photos, size: int, batch_size: int, skip_corrupt: bool, pass_no: int):
+def _batches(photos, size: int, batch_size: int, skip_bad: bool, pass_no: int):
     import tensorflow as tf
 
     from stx_tf.data import load_images
 
-    ds = load_images(photos, size=size, with_names=True, skip_bad=skip_corrupt)
+    ds = load_images(photos, size=size, with_names=True, skip_bad=skip_bad)
     ds = ds.enumerate().map(lambda i, pair: (pair[0], pair[1], i)).batch(batch_size)
     if pass_no:
         ds = ds.map(lambda x, n, i: variant(x, n, i, pass_no), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(2)
 
 
-def _to_jpegs(fakes, quality: int, size: int) -> list[bytes]:
+def to_jpegs(fakes, quality: int, size: int) -> list[bytes]:
     """Generator outputs ``(B, h, w, 3)`` in ``[-1, 1]`` -> JPEG bytes of ``size``×``size`` images."""
     from stx_tf.data.images import encode_jpeg
     from stx_tf.viz import to_uint8
@@ -311,19 +141,14 @@ def _to_jpegs(fakes, quality: int, size: int) -> list[bytes]:
     return [encode_jpeg(img, quality) for img in to_uint8(np.clip(fakes, -1, 1), signed=True)]
 
 
-def _writable_target(out_path: Path) -> Path:
+def _check_target(out_path: Path) -> None:
     if out_path.suffix.lower() != ".zip":
         raise ValueError(f"{out_path}: the submission must be a .zip file")
     try:
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        probe = out_path.with_name(f".{out_path.name}.write-test")
-        probe.write_bytes(b"")
-        probe.unlink()
+        atomic.write_bytes(out_path.with_name(f".{out_path.name}.write-test"), b"")
+        out_path.with_name(f".{out_path.name}.write-test").unlink()
     except OSError as err:
-        raise ValueError(
-            f"{out_path.parent}: output folder is not writable ({err.strerror or err})"
-        ) from None
-    return out_path.with_name(out_path.name + ".partial")
+        raise ValueError(f"{out_path.parent}: output folder is not writable ({err.strerror or err})") from None
 
 
 def export_submission(
@@ -336,7 +161,7 @@ def export_submission(
     fill_to: int | None = None,
     min_count: int = MIN_IMAGES,
     max_count: int = MAX_IMAGES,
-    skip_corrupt: bool = True,
+    skip_bad: bool = True,
     check: bool = True,
     progress: bool = True,
     precision: str = "auto",
@@ -345,8 +170,8 @@ def export_submission(
     """Translate every photo and write the results as JPEGs into a submission zip.
 
     Args:
-        generator: the photo → Monet ``keras.Model``, or a ``.keras`` file / CycleGAN run folder
-            (:func:`stx_tf.cyclegan.checkpoint.load_generator`).
+        generator: the photo → Monet ``keras.Model`` (load one from a run folder with
+            :func:`stx_tf.cyclegan.train.load_generator`).
         photos: the photos: anything :func:`stx_tf.data.load_images` reads (the competition's
             ``photo_tfrec`` folder, a folder of JPEGs, a glob, a zip ...).
         out_path: the zip to write (``images.zip``).
@@ -359,11 +184,10 @@ def export_submission(
             error.
         min_count, max_count: allowed number of images (7,000-10,000). Photos beyond ``max_count`` are
             left out with a warning.
-        skip_corrupt: skip unreadable photo records (reported with a count) instead of failing.
+        skip_bad: skip unreadable photo records (reported with a count) instead of failing.
         check: run :func:`check_submission` on the result before publishing it.
         progress: show a progress bar.
-        precision: ``"float32"``, ``"bfloat16"`` or ``"auto"`` (bf16 on CPUs with native bf16, see
-            :func:`inference_model`).
+        precision: ``"auto"`` (:func:`stx_tf.precision.resolve`), ``"float32"``, ``"bfloat16"``, ...
         infer_size: run the generator at this side and resize its output (bicubic) to ``size``: e.g.
             the side a small model was trained at. Faster (4× at 128 px) and softer. Default ``size``.
 
@@ -383,8 +207,8 @@ def export_submission(
     if fill_to is not None and not min_count <= fill_to <= max_count:
         raise ValueError(f"fill_to must be between {min_count} and {max_count}, got {fill_to}")
     out_path = Path(out_path)
-    tmp = _writable_target(out_path)
-    n_photos = count_images(photos, skip_bad=skip_corrupt)
+    _check_target(out_path)
+    n_photos = count_images(photos, skip_bad=skip_bad)
     if n_photos < min_count and fill_to is None:
         raise ValueError(
             f"{photos}: only {n_photos} photos, the submission needs at least {min_count} images. Pass "
@@ -398,11 +222,6 @@ def export_submission(
             max_count,
             max_count,
         )
-    if isinstance(generator, str | Path):
-        from stx_tf.cyclegan.checkpoint import load_generator
-
-        generator = load_generator(generator)
-
     generator = inference_model(generator, precision)
     infer_size = infer_size or size
     side = tuple(generator.input_shape[1:3])
@@ -417,15 +236,15 @@ def export_submission(
     seen: set[str] = set()
     written = first_pass = skipped = 0
     bar = tqdm(total=target, unit="img", desc="export", disable=not progress)
-    try:
+    with atomic.atomic_path(out_path) as tmp, bar:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
             pass_no = 0
             while written < target:
                 before = written
-                for images, names, _ in _batches(photos, infer_size, batch_size, skip_corrupt, pass_no):
+                for images, names, _ in _batches(photos, infer_size, batch_size, skip_bad, pass_no):
                     room = target - written
                     fakes = generator.predict_on_batch(images[:room])
-                    for name, data in zip(names.numpy()[:room], _to_jpegs(fakes, quality, size)):
+                    for name, data in zip(names.numpy()[:room], to_jpegs(fakes, quality, size)):
                         entry = zipfile.ZipInfo(
                             unique_name(safe_stem(name.decode(errors="replace")), seen), _ZIP_TIME
                         )
@@ -449,19 +268,13 @@ def export_submission(
                         )
                     break
                 pass_no += 1
-        bar.close()
         report = None
         if check:
             report = check_submission(tmp, min_count=min_count, max_count=max_count, size=size)
             if not report.ok:
                 raise ValueError(f"the exported zip fails the check:\n{report.summary()}")
-        tmp.replace(out_path)
-        if report is not None:
-            report.path = out_path
-    except BaseException:
-        bar.close()
-        tmp.unlink(missing_ok=True)
-        raise
+    if report is not None:
+        report.path = out_path
     result = ExportReport(
         path=out_path,
         written=written,

@@ -1,4 +1,5 @@
-"""CycleGAN generators: the ResNet design of the paper and the U-Net of pix2pix / the TensorFlow tutorial.
+"""CycleGAN's nets: the ResNet generator of the paper, the U-Net of pix2pix / the TensorFlow tutorial, and
+the 70×70 PatchGAN discriminator (:func:`stx_tf.nn.patchgan_discriminator`), built from a config.
 
 * :func:`resnet_generator` - Johnson et al. 2016 (https://arxiv.org/abs/1603.08155) as used by Zhu et al.
   2017 (https://arxiv.org/abs/1703.10593, appendix 7.2): ``c7s1-64, d128, d256, R256 × 6|9, u128, u64,
@@ -21,8 +22,8 @@ import math
 import keras
 from keras import layers
 
-from stx_tf.cyclegan.config import GENERATORS, check_norm
-from stx_tf.cyclegan.layers import ReflectionPadding2D, init, normalize
+from stx_tf.cyclegan.config import GENERATORS, CycleGANConfig
+from stx_tf.nn import ReflectionPadding2D, check_norm, init, normalize, patchgan_discriminator
 
 
 def _conv(
@@ -188,3 +189,22 @@ def build_generator(kind: str = "resnet", **kwargs) -> keras.Model:
         allowed = ("filters", "norm", "image_size", "depth", "dropout", "fixed_size", "name")
         return unet_generator(**{k: v for k, v in kwargs.items() if k in allowed})
     raise ValueError(f"unknown generator {kind!r}; choose from {', '.join(GENERATORS)}")
+
+
+def build_generator_from(config: CycleGANConfig, name: str) -> keras.Model:
+    """One generator as the config describes (used for training and to load one for export)."""
+    return build_generator(
+        config.generator,
+        filters=config.filters,
+        res_blocks=config.res_blocks,
+        norm=config.norm,
+        image_size=config.image_size,
+        depth=config.unet_depth,
+        dropout=config.dropout,
+        name=name,
+    )
+
+
+def build_discriminator_from(config: CycleGANConfig, name: str) -> keras.Model:
+    """One PatchGAN discriminator as the config describes."""
+    return patchgan_discriminator(filters=config.disc_filters, norm=config.norm, name=name)
