@@ -32,7 +32,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from stx_tf.dcgan.models import build_models
+from stx_tf.dcgan.nets import build_models
 from stx_tf.dcgan.train import DCGANConfig, build_gan, resolve_precision
 from stx_tf.precision import cpu_has_bf16
 

@@ -114,7 +114,7 @@ class Config:
                 raise ValueError(f"{name}.{field_name} must be >= 1, got {value}")
         return self
 
-    def architecture(self) -> dict:
+    def checkpoint_fields(self) -> dict:
         """The fields a checkpoint must agree on."""
         return {k: _jsonable(getattr(self, k)) for k in self.ARCHITECTURE}
 

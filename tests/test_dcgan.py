@@ -11,6 +11,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+from contract import Painter, check_contract
 from PIL import Image
 
 from stx_tf.cli import main
@@ -22,14 +23,11 @@ from stx_tf.dcgan import (
     build_models,
     find_faces,
     interpolate,
-    latest_checkpoint,
     load_generator,
     sample,
     synthetic_faces,
-    train,
 )
-from stx_tf.dcgan.models import as_float32
-from stx_tf.dcgan.train import execution_steps, resolve_precision
+from stx_tf.dcgan import train as train_run
 from stx_tf.losses import bce_discriminator_loss
 
 TINY_NETS = {"generator": {"filters": 8, "base_filters": 8}, "discriminator": {"filters": 8}}
@@ -45,11 +43,14 @@ def tiny_config(images, out_dir, **overrides) -> DCGANConfig:
         batch_size=4,
         epochs=1,
         grid_size=4,
-        verbose=0,
         **TINY_NETS,
     )
     values.update(overrides)
     return DCGANConfig(**values)
+
+
+def train(config, **kwargs):
+    return train_run(config, verbose=0, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -119,47 +120,58 @@ def test_one_step_lowers_discriminator_loss():
     assert d_loss() < before
 
 
-def test_options_train(mixed_faces, tmp_path):
-    result = train(
-        tiny_config(
-            mixed_faces,
-            tmp_path,
-            architecture="dcgan",
-            generator={"filters": 4},
-            discriminator={"filters": 4},
-            label_smoothing=0.1,
-            instance_noise=0.1,
-            augment="color,translation,cutout",
-        )
+def test_options_change_what_the_discriminator_sees():
+    """DiffAugment and instance noise alter the discriminator's inputs in training only; one-sided label
+    smoothing keeps the discriminator's loss away from zero even for perfectly judged images."""
+    gen, disc = build_models("classic", latent_dim=8, image_size=32, **TINY_NETS)
+    real = np.asarray(synthetic_faces(4, size=32), np.float32) / 127.5 - 1.0
+    plain = np.asarray(disc(real, training=False))
+    for options in ({"diff_augment": "color,translation,cutout"}, {"instance_noise": 0.5}):
+        gan = DCGAN(gen, disc, **options)
+        assert not np.allclose(np.asarray(gan._discriminate(real, training=True)), plain, atol=1e-4)
+    np.testing.assert_allclose(np.asarray(DCGAN(gen, disc)._discriminate(real, training=False)), plain, atol=1e-6)
+    from stx_tf.losses import bce_discriminator_loss_per_example as bce
+
+    seen = []
+
+    def d_loss(real_logits, fake_logits, smoothing):
+        seen.append(smoothing)
+        return bce(real_logits, fake_logits, smoothing)
+
+    gan = DCGAN(gen, disc, label_smoothing=0.1)
+    gan.compile(d_loss_fn=d_loss, run_eagerly=True)
+    gan.train_on_batch(real)
+    assert seen == [0.1]  # the step hands the smoothing to the discriminator's loss
+    sure = np.full((4, 1), 20.0, np.float32)
+    assert float(np.max(bce(sure, -sure, 0.0))) < 1e-6
+    assert float(np.min(bce(sure, -sure, 0.1))) > 0.9  # target 0.9: 0.1 x 20 of the real logit stays (halved)
+
+
+def test_config_errors():
+    with pytest.raises(ValueError, match="precision"):
+        DCGANConfig(images="x", precision="int8")
+    with pytest.raises(ValueError, match="diff_augment|DiffAugment"):
+        DCGAN(*build_models("classic", latent_dim=8, image_size=32, **TINY_NETS), diff_augment="colour")
+    with pytest.raises(ValueError, match="architecture"):
+        DCGANConfig(images="x", architecture="big")
+
+
+def _contract_train(faces, run_dir, epochs, callbacks, budget):
+    config = tiny_config(faces, run_dir, epochs=epochs, time_budget=budget, steps_per_execution=1,
+                         diff_augment="color", precision="float32")
+    return train(config, callbacks=callbacks)
+
+
+def test_training_contract(mixed_faces, tmp_path):
+    """Includes the NaN bug the DCGAN once had: a diverged run checkpointed NaN weights and resumed them."""
+    check_contract(
+        Painter(
+            train=lambda *a: _contract_train(mixed_faces, *a),
+            items=lambda m: m.checkpoint_items(),
+            optimizer=lambda m: m.g_optimizer,
+        ),
+        tmp_path,
     )
-    assert all(np.isfinite(v[-1]) for v in result.history.values())
-    assert 0.0 <= result.history["d_acc_real"][-1] <= 1.0
-
-
-def test_precision_resolution(monkeypatch):
-    assert resolve_precision("float32") == "float32"
-    assert resolve_precision("mixed_bfloat16") == "mixed_bfloat16"
-    monkeypatch.setattr("stx_tf.precision.cpu_has_bf16", lambda: True)
-    assert resolve_precision("auto") == "mixed_bfloat16"  # CPU-only test machine with native bf16
-    monkeypatch.setattr("stx_tf.precision.cpu_has_bf16", lambda: False)
-    assert resolve_precision("auto") == "float32"
-    with pytest.raises(ValueError, match="precision"):
-        resolve_precision("float16")
-    with pytest.raises(ValueError, match="precision"):
-        DCGANConfig(images="x", precision="bf16").validate()
-
-
-def test_execution_steps_divide_the_epoch():
-    assert execution_steps(8, 12) == 6
-    assert execution_steps(8, 2) == 2
-    assert execution_steps(8, 7) == 7
-    assert execution_steps(8, 13) == 1
-    assert execution_steps(1, 100) == 1
-
-    class TwoReplicas:  # stands in for MirroredStrategy, where Keras' multi-step loop fails
-        num_replicas_in_sync = 2
-
-    assert execution_steps(8, 16, TwoReplicas()) == 1
 
 
 def test_bfloat16_training(mixed_faces, tmp_path):
@@ -173,6 +185,7 @@ def test_bfloat16_training(mixed_faces, tmp_path):
     assert {layer.dtype_policy.name for layer in gen.layers[1:] + disc.layers[1:]} == {"mixed_bfloat16"}
     assert all(v.dtype == "float32" for v in gen.weights + disc.weights)
     assert int(result.model.g_optimizer.iterations.numpy()) == 4  # spe 8 lowered to the 2 steps per epoch
+    assert result.model.steps_per_execution == 2
     assert all(np.isfinite(v).all() for v in result.history.values())
     saved = load_generator(result.generator_path)  # saved in float32, same weights
     assert {layer.dtype_policy.name for layer in saved.layers} == {"float32"}
@@ -183,23 +196,19 @@ def test_bfloat16_training(mixed_faces, tmp_path):
     assert len(resumed.history["d_loss"]) == 3
 
 
-def test_as_float32_keeps_float32_models():
-    gen, _ = build_models("classic", latent_dim=8, image_size=32, **TINY_NETS)
-    assert as_float32(gen) is gen
-
-
 def test_checkpoint_and_resume(run):
     assert len(run.history["d_loss"]) == 2  # epoch 1 from the first call, epoch 2 after resuming
-    assert run.checkpoint.name == "epoch_0002"
+    assert run.run.initial_epoch == 1 and run.run.checkpoint.name == "epoch_0002"
     assert int(run.model.g_optimizer.iterations.numpy()) == 4  # 8 images / batch 4 = 2 steps per epoch, x 2
-    assert [p.name for p in run.grids] == ["epoch_001.png", "epoch_002.png"]
-    for path in (run.loss_curves, run.accuracy_curves, run.generator_path, run.interpolation):
+    assert [p.name for p in sorted((run.out_dir / "samples").iterdir())] == ["epoch_001.png", "epoch_002.png"]
+    for path in (*run.run.curves, run.generator_path, run.interpolation):
         assert path.is_file()
+    assert [p.name for p in run.run.curves] == ["loss_curves.png", "accuracy_curves.png"]
     assert not list(run.out_dir.rglob("*.partial*"))
 
 
 def test_latent_mismatch_is_a_clear_error(run, mixed_faces):
-    with pytest.raises(ValueError, match="latent_dim=8.*latent_dim=16"):
+    with pytest.raises(ValueError, match="incompatible checkpoint.*latent_dim=8 \\(asked for 16\\)"):
         train(tiny_config(mixed_faces, run.out_dir, latent_dim=16, epochs=3))
     with pytest.raises(ValueError, match="latent_dim=8, not 5"):
         load_generator(run.out_dir, latent_dim=5)
@@ -215,7 +224,7 @@ def test_folder_without_images(tmp_path):
 
 
 def test_sample_to_folder_and_zip(run, tmp_path):
-    gen = load_generator(latest_checkpoint(run.out_dir))
+    gen = load_generator(run.out_dir)
     folder = sample(gen, 5, tmp_path / "samples", seed=3)
     files = sorted(folder.iterdir())
     assert [p.name for p in files] == [f"{i:05d}.png" for i in range(5)]
@@ -235,15 +244,16 @@ def test_cli(run, mixed_faces, tmp_path, capsys):
     assert (tmp_path / "i.png").is_file()
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert main(["dcgan", "train", "--images", str(empty), "--out", str(tmp_path / "o")]) == 2
+    assert main(["dcgan", "train", "--images", str(empty), "--out-dir", str(tmp_path / "o"), "-q"]) == 2
     assert "no images" in capsys.readouterr().err
     args = [
         "dcgan",
         "train",
         "--images",
         str(mixed_faces),
-        "--out",
+        "--out-dir",
         str(tmp_path / "cli_run"),
+        "--quiet",
         "--epochs",
         "1",
     ]
@@ -264,7 +274,9 @@ def test_cli(run, mixed_faces, tmp_path, capsys):
         "4",
     ]
     assert main(args) == 0
-    assert (tmp_path / "cli_run" / "grids" / "epoch_001.png").is_file()
+    assert (tmp_path / "cli_run" / "samples" / "epoch_001.png").is_file()
+    saved = load_generator(tmp_path / "cli_run")
+    assert saved.inputs[0].shape[-1] == 4 and saved.get_layer(index=1) is not None
 
 
 MIRRORED_SCRIPT = """
@@ -276,8 +288,8 @@ strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 faces = write_synthetic_faces(sys.argv[1] + "/faces", n=16, size=32)
 nets = {"filters": 4}
 config = DCGANConfig(images=faces, out_dir=sys.argv[1] + "/run", image_size=32, latent_dim=4, batch_size=4,
-                     epochs=1, grid_size=4, verbose=0, generator=nets, discriminator=nets)
-result = train(config, strategy=strategy)
+                     epochs=1, grid_size=4, generator=nets, discriminator=nets)
+result = train(config, strategy=strategy, verbose=0)
 assert result.model.g_optimizer.iterations.numpy() == 2, "16 images / global batch 8"
 assert 0.3 < result.history["d_loss"][0] < 1.2, result.history
 print("OK", result.history)

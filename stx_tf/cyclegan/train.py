@@ -217,7 +217,7 @@ def train(config: CycleGANConfig | None = None, data=None, strategy=None, callba
     """
     start = time.monotonic()
     config = (config or CycleGANConfig()).validate()
-    run = RunFolder(config.out_dir, KIND, config.to_dict(), config.architecture(), resume=config.resume)
+    run = RunFolder(config.out_dir, KIND, config.to_dict(), config.checkpoint_fields(), resume=config.resume)
     strategy, global_batch = prepare_strategy(config, strategy)
     pairs, steps, sample_photos, sample_monets = make_datasets(config, data, global_batch)
     model = compiled_model(config, strategy, steps)

@@ -1,19 +1,19 @@
 """DCGAN: generate 64×64 faces from noise (Radford et al. 2015, https://arxiv.org/abs/1511.06434).
 
-* :mod:`~stx_tf.dcgan.models` - the ``"classic"`` and ``"dcgan"`` generator / discriminator designs.
+* :mod:`~stx_tf.dcgan.config` - :class:`DCGANConfig` (paper defaults).
+* :mod:`~stx_tf.dcgan.nets` - the ``"classic"`` and ``"dcgan"`` generator / discriminator designs.
 * :mod:`~stx_tf.dcgan.model` - :class:`DCGAN`, the ``keras.Model`` trained with ``fit``.
-* :mod:`~stx_tf.dcgan.train` - :class:`DCGANConfig` and :func:`train` (grids, curves, checkpoints, resume).
+* :mod:`~stx_tf.dcgan.train` - :func:`train` on the run skeleton, :func:`load_generator`.
 * :mod:`~stx_tf.dcgan.sample` - :func:`sample` to a folder or zip, :func:`interpolate` grids.
-* :mod:`~stx_tf.dcgan.checkpoint` - checkpoints and :func:`load_generator`.
 * :mod:`~stx_tf.dcgan.data` - :func:`find_faces`, :func:`synthetic_faces` (a labelled synthetic stand-in).
 """
 
-from stx_tf.dcgan.checkpoint import latest_checkpoint, load_generator
+from stx_tf.dcgan.config import DCGANConfig
 from stx_tf.dcgan.data import Faces, find_faces, synthetic_faces, write_synthetic_faces
 from stx_tf.dcgan.model import DCGAN
-from stx_tf.dcgan.models import ARCHITECTURES, build_discriminator, build_generator, build_models
+from stx_tf.dcgan.nets import ARCHITECTURES, build_discriminator, build_generator, build_models
 from stx_tf.dcgan.sample import generate, interpolate, latent_points, sample
-from stx_tf.dcgan.train import DCGANConfig, TrainResult, train
+from stx_tf.dcgan.train import TrainResult, load_generator, train
 
 __all__ = [
     "ARCHITECTURES",
@@ -27,7 +27,6 @@ __all__ = [
     "find_faces",
     "generate",
     "interpolate",
-    "latest_checkpoint",
     "latent_points",
     "load_generator",
     "sample",

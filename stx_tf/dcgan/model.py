@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import keras
 import tensorflow as tf
+from keras import ops
 
 from stx_tf import losses
-from stx_tf.dcgan.models import latent_dim_of
+from stx_tf.data.diffaugment import check_policy, diff_augment
+from stx_tf.dcgan.nets import latent_dim_of
+from stx_tf.nn import StepSeed
 
 #: Paper optimiser settings (Radford et al. 2015, section 4).
 LEARNING_RATE = 2e-4
@@ -38,8 +41,10 @@ class DCGAN(keras.Model):
         label_smoothing: one-sided smoothing of the real labels (0.1 makes them 0.9); 0 disables.
         instance_noise: standard deviation of Gaussian noise added to every image the discriminator
             sees (real and fake); 0 disables.
-        augment: DiffAugment policy applied to real and fake images before the discriminator, e.g.
+        diff_augment: DiffAugment policy applied to real and fake images before the discriminator, e.g.
             ``"color,translation,cutout"``; ``None`` or ``""`` disables.
+        seed: seed of the step's random draws (noise, instance noise, DiffAugment); the draws' state is
+            a model variable, so it is checkpointed and a resumed run continues the same stream.
         **kwargs: passed to ``keras.Model``.
 
     Metrics (``fit`` history keys): ``d_loss``, ``g_loss``, ``d_acc_real`` (share of real images the
@@ -53,7 +58,8 @@ class DCGAN(keras.Model):
         latent_dim: int | None = None,
         label_smoothing: float = 0.0,
         instance_noise: float = 0.0,
-        augment: str | None = None,
+        diff_augment: str | None = None,
+        seed: int = 0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -69,7 +75,9 @@ class DCGAN(keras.Model):
         self.latent_dim = expected
         self.label_smoothing = float(label_smoothing)
         self.instance_noise = float(instance_noise)
-        self.augment = augment or None
+        self.diff_augment = diff_augment or None
+        check_policy(self.diff_augment)
+        self.step_seed = StepSeed(int(seed), name="step_seed")
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.real_acc_tracker = keras.metrics.Mean(name="d_acc_real")
@@ -117,20 +125,19 @@ class DCGAN(keras.Model):
 
     def _discriminate(self, images, training: bool):
         """Discriminator logits after the optional DiffAugment and instance noise."""
-        images = tf.cast(images, tf.float32)  # bfloat16 fakes under mixed precision; D casts back itself
-        if self.augment:
-            from stx_tf.data import diff_augment
-
-            images = diff_augment(images, policy=self.augment)
+        images = ops.cast(images, "float32")  # bfloat16 fakes under mixed precision; D casts back itself
+        if self.diff_augment:
+            images = diff_augment(images, self.diff_augment, seed=self.step_seed)
         if self.instance_noise > 0 and training:
-            images = images + tf.random.normal(tf.shape(images), stddev=self.instance_noise)
+            noise = keras.random.normal(ops.shape(images), stddev=self.instance_noise, seed=self.step_seed)
+            images = images + noise
         return self.discriminator(images, training=training)
 
     def train_step(self, data):
         real = data[0] if isinstance(data, tuple | list) else data
         batch = tf.shape(real)[0]
         global_batch = batch * tf.distribute.get_strategy().num_replicas_in_sync
-        z = tf.random.normal((batch, self.latent_dim))  # (B, latent)
+        z = keras.random.normal((batch, self.latent_dim), seed=self.step_seed)  # (B, latent)
         with tf.GradientTape(persistent=True) as tape:
             fake = self.generator(z, training=True)  # (B, S, S, 3)
             # Logits may be bfloat16 (mixed precision): the losses are always computed in float32.
@@ -150,3 +157,13 @@ class DCGAN(keras.Model):
         self.real_acc_tracker.update_state(tf.cast(real_logits > 0, tf.float32))
         self.fake_acc_tracker.update_state(tf.cast(fake_logits < 0, tf.float32))
         return {m.name: m.result() for m in self.metrics}
+
+    def checkpoint_items(self) -> dict:
+        """What a run checkpoint holds: both nets, both optimisers, the step seed."""
+        return {
+            "generator": self.generator,
+            "discriminator": self.discriminator,
+            "g_optimizer": self.g_optimizer,
+            "d_optimizer": self.d_optimizer,
+            "step_seed": [self.step_seed.state],
+        }

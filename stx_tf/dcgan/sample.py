@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 
 from stx_tf.data.images import encode_jpeg, save_image
-from stx_tf.dcgan.models import latent_dim_of
+from stx_tf.dcgan.nets import latent_dim_of
 from stx_tf.viz import image_grid, to_uint8
 
 
@@ -48,7 +48,7 @@ def sample(generator, n: int, out, seed: int | None = None, batch_size: int = 25
     """Write ``n`` generated images to a folder or a ``.zip`` (atomically).
 
     Args:
-        generator: a generator model (see :func:`stx_tf.dcgan.checkpoint.load_generator`).
+        generator: a generator model (see :func:`stx_tf.dcgan.train.load_generator`).
         n: how many images.
         out: a folder (created) or a path ending in ``.zip``.
         seed: latent seed for reproducible samples.

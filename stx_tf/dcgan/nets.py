@@ -232,23 +232,3 @@ def build_models(
 def latent_dim_of(generator: keras.Model) -> int:
     """The latent size a generator expects (its input's last dimension)."""
     return int(generator.inputs[0].shape[-1])
-
-
-def as_float32(model: keras.Model) -> keras.Model:
-    """``model`` itself if every layer computes in float32, else a float32 copy with the same weights.
-
-    Nets trained under ``mixed_bfloat16`` keep float32 variables, so the copy is exact; it is what gets
-    saved, so a saved generator runs anywhere (no bfloat16 needed) and loads into either precision.
-    """
-    if all(layer.dtype_policy.name == "float32" for layer in model.layers):
-        return model
-
-    def to_float32(layer):
-        config = layer.get_config()
-        if "dtype" in config:
-            config["dtype"] = "float32"
-        return layer.__class__.from_config(config)
-
-    copy = keras.models.clone_model(model, clone_function=to_float32)
-    copy.set_weights(model.get_weights())
-    return copy
