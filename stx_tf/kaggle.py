@@ -11,9 +11,12 @@ the package with internet off (competition submissions require it)::
     kaggle datasets create -p kaggle/stx-tf-wheel      # once; later: kaggle datasets version -p ...
     kaggle kernels push -p kaggle/stx-tf-03-monet-cyclegan
 
-Every notebook's first cell installs ``stx_tf`` from ``/kaggle/input/stx-tf-wheel`` with
-``pip --no-index --no-deps`` when it is attached (Kaggle's image already has TensorFlow, Keras,
-NumPy, SciPy, Matplotlib, Pillow, h5py and tqdm), else from the repository (Colab, or Kaggle with internet).
+Every notebook's first cell installs ``stx_tf`` from a wheel found anywhere under ``/kaggle/input`` (the
+dataset may be mounted as ``/kaggle/input/stx-tf-wheel`` or ``/kaggle/input/datasets/<owner>/stx-tf-wheel``)
+with ``pip --no-index --no-deps`` (Kaggle's image already has TensorFlow, Keras, NumPy, SciPy, Matplotlib,
+Pillow, h5py and tqdm), else from the repository (Colab, or Kaggle with internet); offline without the
+wheel it stops with one message saying how to attach it. The second cell is
+:func:`stx_tf.runtime.setup_notebook`, which picks the backend before Keras is imported.
 """
 
 from __future__ import annotations
@@ -44,18 +47,34 @@ class KernelSpec:
     accelerator: str  # "tpu", "gpu" or "none"
     competition: bool
     internet: bool = False
+    setup: str = ""  # arguments of setup_notebook() in the notebook's setup cell
+    setup_note: str = ""  # a comment above that call, saying why the arguments
 
+
+#: The demo notebooks' reason to accept the synthetic sample.
+_SAMPLE_NOTE = "a demo: without the competition data attached, the synthetic sample stands in"
 
 #: The notebook series and its Kaggle settings. Competition notebooks run with internet off (a
-#: requirement for submissions), so they install from the wheel dataset.
+#: requirement for submissions), so they install from the wheel dataset. Notebook 03 defaults to
+#: GPU T4 x2 (TensorFlow's MirroredStrategy, the best-tested path); its TPU v5e-8 path runs on JAX.
 KERNELS = (
-    KernelSpec("00_quickstart.ipynb", "stx_tf 00 Quickstart", "gpu", competition=True, internet=True),
+    KernelSpec(
+        "00_quickstart.ipynb",
+        "stx_tf 00 Quickstart",
+        "gpu",
+        competition=True,
+        internet=True,
+        setup="allow_sample=True",
+        setup_note=_SAMPLE_NOTE,
+    ),
     KernelSpec(
         "01_neural_style_transfer.ipynb",
         "stx_tf 01 Neural Style Transfer",
         "gpu",
         competition=True,
         internet=True,
+        setup="allow_sample=True",
+        setup_note=_SAMPLE_NOTE,
     ),
     KernelSpec(
         "02_fast_style_transfer.ipynb",
@@ -65,27 +84,70 @@ KERNELS = (
         internet=True,
     ),
     KernelSpec(
-        "03_monet_cyclegan.ipynb", "stx_tf 03 Monet CycleGAN", "tpu", competition=True, internet=False
+        "03_monet_cyclegan.ipynb", "stx_tf 03 Monet CycleGAN", "gpu", competition=True, internet=False
     ),
-    KernelSpec("04_dcgan_faces.ipynb", "stx_tf 04 DCGAN Faces", "gpu", competition=False, internet=True),
+    KernelSpec(
+        "04_dcgan_faces.ipynb",
+        "stx_tf 04 DCGAN Faces",
+        "gpu",
+        competition=False,
+        internet=True,
+        setup="needs_data=False",
+        setup_note="faces, not the competition's data",
+    ),
 )
 
-#: ``machine_shape`` values of Kaggle's kernel API per accelerator.
-MACHINE_SHAPES = {"tpu": "TpuV38", "gpu": "NvidiaTeslaT4", "none": None}
+#: ``machine_shape`` values of Kaggle's kernel API per accelerator: ``NvidiaTeslaT4`` is two T4s,
+#: ``TpuV5E8`` the TPU v5e-8 VM.
+MACHINE_SHAPES = {"tpu": "TpuV5E8", "gpu": "NvidiaTeslaT4", "none": None}
 
-#: The install cell every notebook starts with (checked by the tests).
-INSTALL_CELL = f"""# Setup 1/2: install stx_tf where it is missing (Kaggle: offline from the attached wheel dataset).
-import importlib.util, os, subprocess, sys
+#: The install cell every notebook starts with (checked by the tests). It finds the wheel anywhere under
+#: Kaggle's input folder (``STX_KAGGLE_INPUT`` moves it, for the tests) and, when pip fails, stops with one
+#: message saying what to attach instead of pip's own.
+_INSTALL_TEMPLATE = """\
+# Setup 1/2: install stx_tf where it is missing (Kaggle: offline, from the stx-tf-wheel dataset).
+import glob, importlib.util, os, subprocess, sys
 if importlib.util.find_spec("stx_tf") is None:
-    wheels = "/kaggle/input/{WHEEL_DATASET}"
-    if os.path.isdir(wheels):  # works with internet off; Kaggle's image has the dependencies
-        args = ["--no-index", "--no-deps", "--find-links", wheels, "stx_tf"]
+    inputs = os.environ.get("STX_KAGGLE_INPUT", "/kaggle/input")  # datasets mount at any depth
+    found = glob.glob(f"{inputs}/**/stx_tf-*.whl", recursive=True)
+    wheels = sorted({os.path.dirname(w) for w in found})
+    if wheels:  # works with internet off; Kaggle's image has the dependencies
+        args = ["--no-index", "--no-deps", *(f"--find-links={w}" for w in wheels), "stx_tf"]
     else:  # Colab, or Kaggle with internet on
-        args = [os.environ.get("STX_PIP_SPEC", "stx_tf @ git+{REPO_URL}")]
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", *args], check=True)"""
+        args = [os.environ.get("STX_PIP_SPEC", "stx_tf @ git+@REPO_URL@")]
+    pip = [sys.executable, "-m", "pip", "install", "-q", *args]
+    done = subprocess.run(pip, capture_output=True, text=True)
+    if done.returncode:
+        said = ((done.stderr or done.stdout).strip().splitlines() or ["no message"])[-1]
+        if wheels:
+            raise RuntimeError(f"pip could not install the stx_tf wheel in {wheels}: {said}")
+        raise RuntimeError(
+            f"stx_tf is not installed, no stx_tf wheel is attached (none under {inputs}) and pip "
+            f"could not install {args[0]!r} (is the internet off?): {said}\\n"
+            "On Kaggle: Add Input → Datasets → your @WHEEL_DATASET@ dataset (made once with "
+            "`stx kaggle build` and `kaggle datasets create -p kaggle/@WHEEL_DATASET@`), then run this "
+            "cell again; or turn Internet on in the notebook's settings.")"""
+INSTALL_CELL = _INSTALL_TEMPLATE.replace("@REPO_URL@", REPO_URL).replace("@WHEEL_DATASET@", WHEEL_DATASET)
 
-#: The second setup cell: where are we, which strategy, where is the data.
-SETUP_CELL = "# Setup 2/2: place, strategy and data (smoke mode: STX_SMOKE=1)\nfrom stx_tf.runtime import setup_notebook\nctx = setup_notebook()"
+#: The second setup cell (its arguments per notebook: :attr:`KernelSpec.setup`): backend, devices and data.
+SETUP_CELL = (
+    "# Setup 2/2: backend, devices and data (STX_BACKEND=jax|tensorflow to choose; smoke: STX_SMOKE=1)\n"
+    "from stx_tf.runtime import setup_notebook\n"
+    "ctx = setup_notebook()"
+)
+
+
+def setup_cell(spec: KernelSpec | None = None) -> str:
+    """The second setup cell of ``spec``'s notebook (:data:`SETUP_CELL` with its arguments)."""
+    if spec is None or not spec.setup:
+        return SETUP_CELL
+    note = f"# {spec.setup_note}\n" if spec.setup_note else ""
+    return SETUP_CELL.replace("ctx = setup_notebook()", f"{note}ctx = setup_notebook({spec.setup})")
+
+
+def spec_for(path) -> KernelSpec | None:
+    """The :data:`KERNELS` entry of a notebook file (by name), or None for a notebook outside the series."""
+    return next((spec for spec in KERNELS if spec.notebook == Path(path).name), None)
 
 
 def slug(spec: KernelSpec) -> str:
@@ -254,14 +316,14 @@ def _source(cell: dict) -> str:
 
 def notebook_problems(path) -> list[str]:
     """What keeps a notebook of the series from being committed as is: outputs, or setup cells that are not
-    the standard two (:data:`INSTALL_CELL`, :data:`SETUP_CELL`) at the top."""
+    the standard two (:data:`INSTALL_CELL`, :func:`setup_cell`) at the top."""
     path = Path(path)
     nb = json.loads(path.read_text())
     problems = []
     code = [c for c in nb.get("cells", []) if c.get("cell_type") == "code"]
     if any(c.get("outputs") or c.get("execution_count") is not None for c in code):
         problems.append(f"{path}: has outputs (strip them: stx kaggle notebooks --fix)")
-    if len(code) < 2 or _source(code[0]) != INSTALL_CELL or _source(code[1]) != SETUP_CELL:
+    if len(code) < 2 or _source(code[0]) != INSTALL_CELL or _source(code[1]) != setup_cell(spec_for(path)):
         problems.append(f"{path}: the first two code cells must be the standard setup cells")
     return problems
 
@@ -277,7 +339,7 @@ def fix_notebook(path) -> None:
     first_code = next((i for i, c in enumerate(cells) if c.get("cell_type") == "code"), len(cells))
     setup = [
         {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": text}
-        for text in (INSTALL_CELL, SETUP_CELL)
+        for text in (INSTALL_CELL, setup_cell(spec_for(path)))
     ]
     nb["cells"] = cells[:first_code] + setup + cells[first_code:]
     for cell in nb["cells"]:

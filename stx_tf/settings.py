@@ -12,6 +12,13 @@ Every other module asks this one. Variables:
 | ``STX_SQUEEZENET_WEIGHTS`` | local SqueezeNet v1.1 ``notop`` HDF5 weights file |
 | ``STX_INCEPTION_WEIGHTS`` | local InceptionV3 ``notop`` weights file (for FID / MiFID) |
 | ``STX_LOG`` | log level for the ``stx_tf`` logger (default ``INFO``) |
+| ``STX_BACKEND`` | ``jax`` or ``tensorflow``: the backend :func:`stx_tf.backend.choose` picks, always |
+| ``STX_KAGGLE_INPUT`` | Kaggle's input folder (default ``/kaggle/input``; tests point it elsewhere) |
+| ``STX_PIP_SPEC`` | what the notebooks' install cell installs when no wheel is attached (read by the cell) |
+
+Read here, set by others: ``KERAS_BACKEND`` (Keras' own switch, also an explicit backend choice),
+``KAGGLE_KERNEL_RUN_TYPE`` / ``COLAB_RELEASE_TAG`` / ``COLAB_GPU`` (where we run), ``TF_CONFIG``
+(multi-worker), and the variables that announce a TPU (:data:`TPU_ENV`).
 """
 
 from __future__ import annotations
@@ -21,6 +28,10 @@ import os
 from pathlib import Path
 
 _TRUE = {"1", "true", "yes", "on"}
+
+#: Variables that announce a TPU: Kaggle's TPU VMs set ``ISTPUVM=1`` and ``TPU_ACCELERATOR_TYPE`` (e.g.
+#: ``v5litepod-8``); ``TPU_NAME`` / ``COLAB_TPU_ADDR`` name a remote TPU node (the legacy runtimes).
+TPU_ENV = ("ISTPUVM", "TPU_ACCELERATOR_TYPE", "TPU_NAME", "COLAB_TPU_ADDR", "TPU_WORKER_ID")
 
 #: Environment variable holding a local weights file, per backbone name.
 WEIGHTS_ENV = {
@@ -83,6 +94,33 @@ def on_kaggle() -> bool:
 def on_colab() -> bool:
     """Running inside Google Colab."""
     return _get("COLAB_RELEASE_TAG") is not None or _get("COLAB_GPU") is not None
+
+
+def tpu_environment() -> dict[str, str]:
+    """The TPU variables of :data:`TPU_ENV` that are set (name → value)."""
+    return {name: value for name in TPU_ENV if (value := _get(name)) is not None}
+
+
+def backend_override() -> str | None:
+    """``STX_BACKEND``, lower-cased: the Keras backend asked for explicitly (``jax`` / ``tensorflow``)."""
+    value = _get("STX_BACKEND")
+    return value.strip().lower() if value else None
+
+
+def keras_backend() -> str | None:
+    """``KERAS_BACKEND`` as set in the environment (Keras reads it when it is first imported)."""
+    value = _get("KERAS_BACKEND")
+    return value.strip().lower() if value else None
+
+
+def set_keras_backend(name: str) -> None:
+    """Set ``KERAS_BACKEND`` for a Keras that is not imported yet (see :func:`stx_tf.backend.choose`)."""
+    os.environ["KERAS_BACKEND"] = name
+
+
+def kaggle_input() -> Path:
+    """Kaggle's read-only input folder (``STX_KAGGLE_INPUT``, default ``/kaggle/input``)."""
+    return Path(_get("STX_KAGGLE_INPUT") or "/kaggle/input")
 
 
 def tf_config() -> str | None:

@@ -1,15 +1,17 @@
-"""Pick the ``tf.distribute`` strategy for this machine, say which and why, set precision.
+"""Devices and data parallelism for this machine: say which and why, set precision.
 
-Order: TPU (when one is requested or detected) → multi-worker (``TF_CONFIG`` naming several workers)
-→ several GPUs (``MirroredStrategy``) → several logical CPUs (``MirroredStrategy``, how replicas are
-tested on CPU) → the default strategy (one device). A TPU that is detected but fails to start raises:
-it is never silently replaced by the CPU.
+Under TensorFlow, :func:`get_strategy` picks the ``tf.distribute`` strategy. Order: TPU (when one is
+requested or detected) → multi-worker (``TF_CONFIG`` naming several workers) → several GPUs
+(``MirroredStrategy``) → several logical CPUs (``MirroredStrategy``, how replicas are tested on CPU) → the
+default strategy (one device). Under JAX, :func:`get_distribution` sets Keras' ``DataParallel`` over all
+devices (the 8 TPU cores of a v5e-8, the GPUs, or the CPU devices). Either way an accelerator that is
+detected but cannot be used raises: it is never silently replaced by the CPU. :func:`global_batch_size`
+(per-replica batch × replicas) works with both.
 """
 
 from __future__ import annotations
 
 import json
-import os
 
 import tensorflow as tf
 
@@ -18,23 +20,18 @@ from stx_tf.settings import get_logger
 
 log = get_logger(__name__)
 
-TPU_ENV = ("TPU_NAME", "COLAB_TPU_ADDR", "TPU_ACCELERATOR_TYPE", "TPU_WORKER_ID")
-
 
 def tpu_requested() -> str | None:
     """The TPU address implied by the environment: ``"local"`` on TPU VMs, a name/grpc address on older
-    runtimes, or None when there is no sign of a TPU."""
-    if os.environ.get("COLAB_TPU_ADDR"):
-        return f"grpc://{os.environ['COLAB_TPU_ADDR']}"
-    if os.environ.get("TPU_NAME"):
-        return os.environ["TPU_NAME"]
-    if (
-        any(os.environ.get(k) for k in TPU_ENV)
-        or os.path.exists("/dev/accel0")
-        or os.path.exists("/dev/vfio/0")
-    ):
-        return "local"
-    return None
+    runtimes (a remote TPU node), or None when there is no sign of a TPU
+    (:class:`stx_tf.backend.Machine` reads the signs)."""
+    from stx_tf.backend import probe
+
+    machine = probe(versions=lambda name: None)
+    if machine.legacy_tpu_node:
+        addr = machine.tpu_env.get("COLAB_TPU_ADDR")
+        return f"grpc://{addr}" if addr else machine.tpu_env["TPU_NAME"]
+    return "local" if machine.has_tpu else None
 
 
 def _tpu_strategy(tpu: str):
@@ -97,8 +94,42 @@ def get_strategy(tpu: str | bool | None = None, verbose: bool = True) -> tf.dist
     return strategy
 
 
-def describe(strategy: tf.distribute.Strategy | None = None) -> str:
-    """``"MirroredStrategy with 2 replicas"``-style one-liner."""
+def _device_kind_of(devices) -> str:
+    """``"tpu"`` / ``"gpu"`` / ``"cpu"`` of Keras device names (``"tpu:0"``, ``"cuda:0"``, ``"cpu:1"``)."""
+    kinds = {str(d).split(":")[0].lower() for d in devices}
+    if "tpu" in kinds:
+        return "tpu"
+    return "gpu" if kinds & {"gpu", "cuda", "rocm"} else "cpu"
+
+
+def _is_distribution(strategy) -> bool:
+    """A Keras ``keras.distribution.Distribution`` (JAX), as opposed to a ``tf.distribute`` strategy."""
+    return hasattr(strategy, "device_mesh") and not hasattr(strategy, "num_replicas_in_sync")
+
+
+def replicas(strategy=None) -> int:
+    """Replicas that each take a per-replica batch: a strategy's ``num_replicas_in_sync``, or the devices
+    of a Keras distribution's mesh (default: the distribution / strategy in effect)."""
+    if strategy is None:
+        import keras
+
+        if keras.backend.backend() == "jax":
+            strategy = keras.distribution.distribution()
+            if strategy is None:
+                return 1
+        else:
+            strategy = tf.distribute.get_strategy()
+    if _is_distribution(strategy):
+        return int(strategy.device_mesh.devices.size)
+    return int(strategy.num_replicas_in_sync)
+
+
+def describe(strategy=None) -> str:
+    """``"MirroredStrategy with 2 replicas"`` / ``"DataParallel over 8 TPU devices"``-style one-liner."""
+    if strategy is not None and _is_distribution(strategy):
+        devices = strategy.device_mesh.devices.flatten().tolist()
+        n = len(devices)
+        return f"{type(strategy).__name__} over {n} {_device_kind_of(devices).upper()} device{'s' * (n != 1)}"
     strategy = strategy or tf.distribute.get_strategy()
     name = type(strategy).__name__
     if name == "_DefaultDistributionStrategy":
@@ -107,8 +138,56 @@ def describe(strategy: tf.distribute.Strategy | None = None) -> str:
     return f"{name} with {n} replica{'s' if n != 1 else ''}"
 
 
-def is_tpu(strategy: tf.distribute.Strategy | None) -> bool:
+def is_tpu(strategy) -> bool:
+    """Whether ``strategy`` (a ``tf.distribute`` strategy or a Keras distribution) runs on TPUs."""
+    if strategy is not None and _is_distribution(strategy):
+        return _device_kind_of(strategy.device_mesh.devices.flatten().tolist()) == "tpu"
     return strategy is not None and "TPU" in type(strategy).__name__
+
+
+def get_distribution(expect: str | None = None, verbose: bool = True):
+    """Keras' ``DataParallel`` over every JAX device, set as the global distribution, and returned.
+
+    Each device holds a full copy of the variables and takes one per-replica slice of every global batch
+    (global batch = per-replica batch × devices, :func:`global_batch_size`); gradients are averaged
+    across devices by XLA. On a Kaggle TPU v5e-8 that is 8 TPU devices.
+
+    Args:
+        expect: the accelerator the session was given (``"tpu"`` / ``"gpu"``, see
+            :func:`stx_tf.backend.choose`): JAX seeing only other devices raises instead of training on
+            the CPU.
+        verbose: log what was chosen and why.
+
+    Raises:
+        RuntimeError: the backend is not JAX, or JAX does not see the expected accelerator.
+    """
+    import keras
+
+    if keras.backend.backend() != "jax":
+        raise RuntimeError(
+            f"get_distribution() is for Keras' JAX backend (this is {keras.backend.backend()}): "
+            "use get_strategy() under TensorFlow"
+        )
+    devices = keras.distribution.list_devices()
+    kind = _device_kind_of(devices)
+    if expect in ("tpu", "gpu") and kind != expect:
+        raise RuntimeError(
+            f"a {expect.upper()} is attached but JAX sees only {kind.upper()} devices "
+            f"({', '.join(devices[:4])}): its {expect.upper()} runtime is missing or failed to start (see "
+            f"the messages above). Install jax[{'tpu' if expect == 'tpu' else 'cuda12'}] or switch the "
+            "accelerator"
+        )
+    distribution = keras.distribution.DataParallel(devices=devices)
+    keras.distribution.set_distribution(distribution)
+    if verbose:
+        log.info(
+            "distribution: %s — all %d %s device(s) JAX sees; global batch = per-replica batch × %d",
+            describe(distribution),
+            len(devices),
+            kind.upper(),
+            len(devices),
+        )
+    return distribution
 
 
 def has_accelerator() -> bool:
@@ -165,10 +244,10 @@ def native_bfloat16(strategy: tf.distribute.Strategy | None = None) -> bool:
     return not tf.config.list_logical_devices("GPU") and cpu_has_bf16()
 
 
-def global_batch_size(per_replica: int, strategy: tf.distribute.Strategy | None = None) -> int:
-    """Global batch = per-replica batch × replicas in sync."""
-    strategy = strategy or tf.distribute.get_strategy()
-    return int(per_replica) * strategy.num_replicas_in_sync
+def global_batch_size(per_replica: int, strategy=None) -> int:
+    """Global batch = per-replica batch × replicas (:func:`replicas`: a ``tf.distribute`` strategy's replicas
+    in sync, or the devices of a Keras distribution)."""
+    return int(per_replica) * replicas(strategy)
 
 
 def set_precision(strategy: tf.distribute.Strategy | None = None, policy: str = "auto") -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -297,7 +298,7 @@ def test_make_pipeline_batches_and_repeats():
 
 
 def test_embedded_sample_is_in_competition_format():
-    found = data.find_competition_data()
+    found = data.find_competition_data(allow_sample=True)
     assert found.is_sample
     assert found.counts() == (60, 120)
     names = [p.name for p in sorted((data.embedded_sample() / "monet_tfrec").iterdir())]
@@ -318,6 +319,51 @@ def test_find_competition_data_argument_and_env(tmp_path, monkeypatch, jpeg_fold
     assert data.find_competition_data().origin == "STX_DATA_DIR"
     with pytest.raises(ValueError, match="not the competition layout"):
         data.find_competition_data(tmp_path / "nowhere")
+
+
+def _competition_layout(root: Path) -> Path:
+    for name in ("monet_tfrec/monet00-60.tfrec", "photo_tfrec/photo00-352.tfrec"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(b"")  # discovery only looks at names
+    return root
+
+
+@pytest.mark.parametrize(
+    "mount",
+    ["gan-getting-started", "competitions/gan-getting-started", "datasets/someone/monet-copy"],
+    ids=["classic", "competitions", "dataset-3-deep"],
+)
+def test_kaggle_input_is_searched_at_any_mount(tmp_path, monkeypatch, mount):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("STX_KAGGLE_INPUT", str(tmp_path / "input"))
+    (tmp_path / "input" / "stx-tf-wheel").mkdir(parents=True)
+    root = _competition_layout(tmp_path / "input" / mount)
+    found = data.find_competition_data(allow_sample=False)
+    assert Path(found.root) == root and found.monet == str(root / "monet_tfrec")
+
+
+def test_gcs_path_only_when_asked_for_a_legacy_tpu_node(tmp_path, monkeypatch):
+    from stx_tf.data import discover
+
+    monkeypatch.setenv("STX_KAGGLE_INPUT", str(tmp_path / "input"))
+    local = _competition_layout(tmp_path / "input" / "gan-getting-started")
+    monkeypatch.setattr(discover, "kaggle_gcs_path", lambda: "gs://kds-0123")
+    assert data.find_competition_data().root == str(local)
+    remote = data.find_competition_data(gcs=True)
+    assert remote.origin == "Kaggle GCS" and remote.monet == "gs://kds-0123/monet_tfrec/*.tfrec"
+
+
+def test_no_data_outside_smoke_mode_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("STX_SMOKE", raising=False)
+    monkeypatch.setenv("STX_KAGGLE_INPUT", str(tmp_path / "input"))
+    with pytest.raises(ValueError, match="competition data not found.*allow_sample=True"):
+        data.find_competition_data()
+    assert data.find_competition_data(allow_sample=True).is_sample
+    monkeypatch.setenv("STX_SMOKE", "1")
+    assert data.find_competition_data().is_sample
+    with pytest.raises(ValueError, match="competition data not found"):
+        data.find_competition_data(allow_sample=False)
 
 
 # --- the real competition files (skipped without ../shared) ------------------------------------------

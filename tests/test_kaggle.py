@@ -1,8 +1,12 @@
 """Kaggle delivery: every notebook has valid push-ready metadata, the standard setup and no outputs;
-the wheel installs offline."""
+the wheel installs offline; the install cell finds the wheel at any depth of Kaggle's input folder and
+explains itself offline."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import importlib.util
 import json
 import subprocess
 import sys
@@ -41,10 +45,93 @@ def test_committed_metadata_is_current_and_valid(spec):
         assert committed["competition_sources"] == ["gan-getting-started"]
 
 
-def test_submission_notebook_runs_offline_on_tpu():
-    spec = next(s for s in kaggle.KERNELS if s.notebook.startswith("03_"))
+def test_submission_notebook_runs_offline_on_two_t4s():
+    spec = kaggle.spec_for("notebooks/03_monet_cyclegan.ipynb")
     meta = kaggle.kernel_metadata(spec, "someone")
-    assert meta["enable_internet"] is False and meta["enable_tpu"] is True and meta["enable_gpu"] is False
+    assert meta["enable_internet"] is False and meta["enable_gpu"] is True and meta["enable_tpu"] is False
+    assert meta["machine_shape"] == "NvidiaTeslaT4"  # T4 x2: MirroredStrategy
+    assert kaggle.MACHINE_SHAPES["tpu"] == "TpuV5E8"  # what switching to the TPU asks for
+
+
+def test_setup_cells_say_which_notebooks_may_use_the_sample():
+    cells = {spec.notebook[:2]: kaggle.setup_cell(spec) for spec in kaggle.KERNELS}
+    assert cells["03"] == cells["02"] == kaggle.SETUP_CELL and cells["03"].endswith("setup_notebook()")
+    assert cells["00"].endswith("setup_notebook(allow_sample=True)") and "synthetic sample" in cells["00"]
+    assert cells["04"].endswith("setup_notebook(needs_data=False)")
+    for text in [kaggle.INSTALL_CELL, *cells.values()]:
+        compile(text, "cell", "exec")
+
+
+def _tiny_wheel(folder: Path, version: str = "9.9.9") -> Path:
+    """A minimal pure-Python wheel of a package named ``stx_tf`` (one module recording its version)."""
+    dist = f"stx_tf-{version}.dist-info"
+    files = {
+        "stx_tf/__init__.py": f"__version__ = {version!r}\n",
+        f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: stx_tf\nVersion: {version}\n",
+        f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = []
+    for name, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+        record.append(f"{name},sha256={digest},{len(text.encode())}")
+    files[f"{dist}/RECORD"] = "\n".join([*record, f"{dist}/RECORD,,"]) + "\n"
+    folder.mkdir(parents=True, exist_ok=True)
+    wheel = folder / f"stx_tf-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        for name, text in files.items():
+            zf.writestr(name, text)
+    return wheel
+
+
+@pytest.fixture()
+def install_cell(monkeypatch, tmp_path):
+    """Run the install cell as on a machine without stx_tf, Kaggle's input folder at ``tmp_path/input``;
+    ``run(pip_result)`` records pip's command lines and either answers with ``pip_result`` (a
+    ``(returncode, stderr)`` pair) or, when it is None, really runs pip into ``tmp_path/site``."""
+    real_find_spec, real_run = importlib.util.find_spec, subprocess.run
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a, **k: None if name == "stx_tf" else real_find_spec(name, *a, **k),
+    )
+    monkeypatch.setenv("STX_KAGGLE_INPUT", str(tmp_path / "input"))
+    monkeypatch.delenv("STX_PIP_SPEC", raising=False)
+    calls = []
+
+    def run(pip_result=None):
+        def fake_run(cmd, **kwargs):
+            calls.append(cmd)
+            if pip_result is None:
+                return real_run([*cmd, "--target", str(tmp_path / "site")], **kwargs)
+            return subprocess.CompletedProcess(cmd, pip_result[0], "", pip_result[1])
+
+        monkeypatch.setattr(subprocess, "run", fake_run)
+        exec(compile(kaggle.INSTALL_CELL, "install-cell", "exec"), {})
+        return calls
+
+    return run
+
+
+def test_install_cell_finds_the_wheel_in_a_nested_input_layout(install_cell, tmp_path):
+    wheel = _tiny_wheel(tmp_path / "input" / "datasets" / "someone" / "stx-tf-wheel")
+    _tiny_wheel(tmp_path / "input" / "gan-getting-started").unlink()  # other datasets hold no wheel
+    (cmd,) = install_cell()
+    assert "--no-index" in cmd and "--no-deps" in cmd and f"--find-links={wheel.parent}" in cmd
+    installed = tmp_path / "site" / "stx_tf" / "__init__.py"
+    assert installed.read_text() == "__version__ = '9.9.9'\n"  # pip really installed the nested wheel
+
+
+def test_install_cell_offline_without_the_wheel_says_what_to_attach(install_cell):
+    offline = (1, "ERROR: Cannot find command 'git' - do you have 'git' installed and in your PATH?")
+    with pytest.raises(
+        RuntimeError, match=r"(?s)no stx_tf wheel is attached.*Add Input → Datasets → your stx-tf-wheel"
+    ):
+        install_cell(offline)
+
+
+def test_install_cell_does_nothing_where_stx_tf_is_installed(monkeypatch):
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: pytest.fail("pip must not run"))
+    exec(compile(kaggle.INSTALL_CELL, "install-cell", "exec"), {})
 
 
 def test_build_writes_push_ready_folders(tmp_path, capsys):

@@ -24,6 +24,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from stx_tf.backend import KAGGLE_LIMITS, kaggle_time_limit  # noqa: F401 (KAGGLE_LIMITS: re-exported)
 from stx_tf.configs import parse_duration
 from stx_tf.cyclegan.config import CycleGANConfig
 from stx_tf.settings import get_logger
@@ -31,8 +32,6 @@ from stx_tf.strategy import device_kind
 
 log = get_logger(__name__)
 
-#: Kaggle's run-time limits for this competition's notebooks, in seconds, by accelerator.
-KAGGLE_LIMITS = {"tpu": 3 * 3600.0, "gpu": 5 * 3600.0, "cpu": 5 * 3600.0}
 #: Kept free at the end of the session: scoring, saving outputs, and the estimate's error.
 DEFAULT_RESERVE = 15 * 60.0
 #: Per epoch beyond the train steps: checkpoint, sample grid, loss curves.
@@ -286,7 +285,7 @@ def plan_run(
     strategy, global_batch = prepare_strategy(config, strategy)
     device = device_kind(strategy)
     if limit is None and place == "kaggle":
-        limit = KAGGLE_LIMITS[device]
+        limit = kaggle_time_limit(device)
     limit = None if limit is None else parse_duration(limit)
     reserve = parse_duration(reserve) if reserve else 0.0
 

@@ -63,7 +63,7 @@ def quickstart(
     from stx_tf.submission import MIN_IMAGES, export_submission
 
     out_dir = Path(out_dir)
-    data = data or find_competition_data()
+    data = data or find_competition_data(allow_sample=True)  # the sample is what the quick start is for
     log.info("quick start on %s", data)
     result = train(quickstart_config().updated(out_dir=str(out_dir / "run")), data=data, verbose=verbose)
     count = count or smoke(MIN_IMAGES, 40)

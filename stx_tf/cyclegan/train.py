@@ -122,42 +122,40 @@ def make_datasets(config: CycleGANConfig, data, global_batch: int):
     return pairs, steps, first(images(photo_src), config.samples), first(images(monet_src), config.samples)
 
 
-class _JaxPlacement:
-    """The TF-strategy interface the driver needs, under Keras' JAX backend: the distribution (e.g.
-    ``keras.distribution.DataParallel``) is global, so the scope is empty and the replicas are its devices."""
+class _OneDevice:
+    """No distribution under JAX: one device, an empty scope."""
+
+    num_replicas_in_sync = 1
 
     @staticmethod
     def scope():
         return contextlib.nullcontext()
 
-    @property
-    def num_replicas_in_sync(self) -> int:
-        dist = keras.distribution.distribution()
-        return len(dist.device_mesh.devices.flatten()) if dist is not None else 1
-
 
 def prepare_strategy(config: CycleGANConfig, strategy=None):
-    """``(strategy, global_batch)``: the TF strategy (default :func:`stx_tf.strategy.get_strategy`) or, under
-    JAX, the current ``keras.distribution``; the seed is set."""
-    keras.utils.set_random_seed(config.seed)
-    if keras.backend.backend() == "jax":
-        strategy = strategy or _JaxPlacement()
-    else:
-        from stx_tf.strategy import get_strategy
+    """``(strategy, global_batch)``: the given TF strategy or Keras distribution, else the TF default
+    (:func:`stx_tf.strategy.get_strategy`) or, under JAX, the current ``keras.distribution`` (e.g. the
+    ``DataParallel`` of :func:`stx_tf.strategy.get_distribution`); the seed is set."""
+    from stx_tf.strategy import get_strategy, global_batch_size
 
-        strategy = strategy or get_strategy()
-    return strategy, int(config.batch_size) * strategy.num_replicas_in_sync
+    keras.utils.set_random_seed(config.seed)
+    if strategy is None:
+        if keras.backend.backend() == "jax":
+            strategy = keras.distribution.distribution() or _OneDevice()
+        else:
+            strategy = get_strategy()
+    return strategy, global_batch_size(config.batch_size, strategy)
 
 
 def compiled_model(config: CycleGANConfig, strategy, steps: int):
     """The CycleGAN of ``config`` built under its precision policy and compiled inside the strategy's
     scope, its learning-rate schedule laid out for ``steps`` per epoch."""
-    from stx_tf.strategy import is_tpu
+    from stx_tf.strategy import is_tpu, replicas
 
     policy = precision.resolve(config.precision, strategy)
-    spe = execution_steps(
-        config.steps_per_execution, steps, strategy.num_replicas_in_sync, tpu=is_tpu(strategy)
-    )
+    # Keras' multi-step loop fails under MirroredStrategy; a JAX distribution runs one SPMD program.
+    tf_replicas = replicas(strategy) if keras.backend.backend() == "tensorflow" else 1
+    spe = execution_steps(config.steps_per_execution, steps, tf_replicas, tpu=is_tpu(strategy))
     with strategy.scope(), precision.policy_scope(policy):
         model = build_cyclegan(config)
         schedule = LinearDecay.for_epochs(config.learning_rate, config.epochs, config.decay_epochs, steps)
