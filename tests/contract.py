@@ -70,6 +70,8 @@ class PoisonAt(keras.callbacks.Callback):
 
     def on_train_batch_begin(self, batch, logs=None):
         if self._current == self.epoch and batch == 1:
+            if hasattr(self.model, "jax_state_sync"):  # JAX: bring the step's state into the variables first
+                self.model.jax_state_sync()
             var = self.model.trainable_variables[0]
             var.assign(keras.ops.full(var.shape, float("nan"), dtype=var.dtype))
 

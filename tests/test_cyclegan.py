@@ -410,3 +410,33 @@ def test_make_datasets_skips_the_format_dispatch_only_for_all_jpeg(tmp_path, mon
         a, b = next(iter(pairs))
         assert steps == 3 and a.shape == b.shape == (1, 32, 32, 3) and sample_photos.shape == (1, 32, 32, 3)
         assert seen[-1] is expected
+
+
+EXPORT_UNDER_JAX = """
+import sys, numpy as np
+from stx_tf.cyclegan.train import load_generator
+x = np.load(sys.argv[2])
+np.save(sys.argv[3], np.asarray(load_generator(sys.argv[1])(x, training=False)))
+print("OK")
+"""
+
+
+def test_a_tensorflow_run_exports_under_jax(quick, tmp_path):
+    """Checkpoints cross backends: the TF-trained quick-start run, loaded under JAX from its checkpoint
+    arrays, paints the same pixels (the JAX suite checks the other direction)."""
+    import shutil
+
+    pytest.importorskip("jax")
+    run = shutil.copytree(quick.run_dir, tmp_path / "run")
+    (run / "monet_generator.keras").unlink()
+    x = images(9, 2)
+    np.save(tmp_path / "x.npy", x)
+    ours = np.asarray(load_generator(run)(x, training=False))
+    env = dict(os.environ, KERAS_BACKEND="jax", TF_CPP_MIN_LOG_LEVEL="3",
+               PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    proc = subprocess.run(
+        [sys.executable, "-c", EXPORT_UNDER_JAX, str(run), str(tmp_path / "x.npy"), str(tmp_path / "jax.npy")],
+        capture_output=True, text=True, env=env, timeout=600,
+    )
+    assert proc.returncode == 0 and "OK" in proc.stdout, proc.stderr[-3000:]
+    np.testing.assert_allclose(np.load(tmp_path / "jax.npy"), ours, atol=1e-5)
