@@ -64,6 +64,14 @@ class TrainResult:
     def seconds(self) -> float:
         return self.run.seconds
 
+    @property
+    def samples(self) -> list:
+        return self.run.samples
+
+    @property
+    def curves(self) -> list:
+        return self.run.curves
+
 
 def sources(data):
     """``(photo_source, monet_source)`` from a CompetitionData, a pair, or None (find it)."""

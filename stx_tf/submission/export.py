@@ -243,7 +243,7 @@ def export_submission(
                 before = written
                 for images, names, _ in _batches(photos, infer_size, batch_size, skip_bad, pass_no):
                     room = target - written
-                    fakes = generator.predict_on_batch(images[:room])
+                    fakes = np.asarray(generator.predict_on_batch(np.asarray(images[:room])))
                     for name, data in zip(names.numpy()[:room], to_jpegs(fakes, quality, size)):
                         entry = zipfile.ZipInfo(
                             unique_name(safe_stem(name.decode(errors="replace")), seen), _ZIP_TIME
