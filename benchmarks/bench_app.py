@@ -83,7 +83,7 @@ def make_preset(folder: Path, preset: str | None) -> str:
     """The preset's key in ``folder``: a copy of ``preset`` or the paper-size net with random weights."""
     from stx_tf.fast_style.presets import load_preset, save_preset
     from stx_tf.fast_style.storage import read_info
-    from stx_tf.fast_style.transform import build_transform_net
+    from stx_tf.fast_style.nets import build_transform_net
 
     if preset:
         save_preset(load_preset(preset), Path(preset).stem, read_info(preset), folder)

@@ -28,17 +28,18 @@ def init(stddev: float = 0.02) -> keras.initializers.Initializer:
     return keras.initializers.RandomNormal(mean=0.0, stddev=stddev)
 
 
-def norm_layer(norm: str, name: str | None = None) -> layers.Layer | None:
-    """The normalisation layer for ``norm`` (scale initialised from N(1, 0.02)), or None for ``"none"``.
+def norm_layer(norm: str, name: str | None = None, gamma_stddev: float = 0.02, dtype=None) -> layers.Layer | None:
+    """The normalisation layer for ``norm``, or None for ``"none"``.
 
-    ``"instance"`` (CycleGAN's; Ulyanov et al. 2016, https://arxiv.org/abs/1607.08022) is
-    ``GroupNormalization(groups=-1)``.
+    ``"instance"`` (Ulyanov et al. 2016, https://arxiv.org/abs/1607.08022) is
+    ``GroupNormalization(groups=-1)``. The scale starts from N(1, ``gamma_stddev``) (CycleGAN's 0.02;
+    0 gives ones, the fast-style transform net's).
     """
-    gamma = keras.initializers.RandomNormal(mean=1.0, stddev=0.02)
+    gamma = keras.initializers.RandomNormal(mean=1.0, stddev=gamma_stddev) if gamma_stddev else "ones"
     if check_norm(norm) == "instance":
-        return layers.GroupNormalization(groups=-1, epsilon=1e-5, gamma_initializer=gamma, name=name)
+        return layers.GroupNormalization(groups=-1, epsilon=1e-5, gamma_initializer=gamma, name=name, dtype=dtype)
     if norm == "batch":
-        return layers.BatchNormalization(epsilon=1e-5, gamma_initializer=gamma, name=name)
+        return layers.BatchNormalization(epsilon=1e-5, gamma_initializer=gamma, name=name, dtype=dtype)
     return None
 
 
@@ -46,6 +47,13 @@ def normalize(x, norm: str, name: str | None = None):
     """Apply :func:`norm_layer` (identity for ``"none"``)."""
     layer = norm_layer(norm, name)
     return x if layer is None else layer(x)
+
+
+def reflect_pad(x, ph: int, pw: int | None = None):
+    """Mirror ``ph`` rows and ``pw`` columns (default ``ph``) onto each border: ``(B, H, W, C) ->
+    (B, H + 2ph, W + 2pw, C)`` - no zero frame for the next convolution."""
+    pw = ph if pw is None else pw
+    return ops.pad(x, [[0, 0], [ph, ph], [pw, pw], [0, 0]], mode="reflect")
 
 
 @keras.saving.register_keras_serializable(package="stx_tf")
@@ -60,8 +68,7 @@ class ReflectionPadding2D(layers.Layer):
         self.padding = int(padding)
 
     def call(self, x):
-        p = self.padding
-        return ops.pad(x, [[0, 0], [p, p], [p, p], [0, 0]], mode="reflect")
+        return reflect_pad(x, self.padding)
 
     def compute_output_shape(self, input_shape):
         b, h, w, c = input_shape

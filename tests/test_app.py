@@ -94,7 +94,7 @@ def files(tmp_path_factory) -> dict[str, Path]:
 def models_dir(tmp_path_factory) -> Path:
     """A tiny fast-style preset and a tiny CycleGAN generator with random weights, plus junk to skip."""
     storage = pytest.importorskip("stx_tf.fast_style.storage")
-    transform = pytest.importorskip("stx_tf.fast_style.transform")
+    transform = pytest.importorskip("stx_tf.fast_style.nets")
     generators = pytest.importorskip("stx_tf.cyclegan.nets")
     import keras
 

@@ -99,7 +99,7 @@ def test_training_step_lowers_loss(perceptual):
 
 
 def test_adversarial_step_trains_both_nets(perceptual):
-    from stx_tf.cyclegan.discriminators import patchgan_discriminator
+    from stx_tf.nn import patchgan_discriminator
 
     keras.utils.set_random_seed(5)
     disc = patchgan_discriminator(filters=4)
@@ -117,7 +117,9 @@ def test_config_validation():
     with pytest.raises(ValueError, match="paintings"):
         FastStyleConfig(style="s.jpg", photos="p", adversarial_weight=0.1).validate()
     with pytest.raises(ValueError, match="style"):
-        FastStyleConfig(photos="p").validate()
+        FastStyleConfig(photos="p").check_inputs()
+    with pytest.raises(ValueError, match="filters must be three"):
+        FastStyleConfig(filters=(4, 8))
 
 
 # ----------------------------------------------------------------------------- presets, apply, export
@@ -190,17 +192,28 @@ def test_apply_bad_inputs(tiny_net, tmp_path, rgb_factory):
 
 # ------------------------------------------------------------------------------------------------ CLI
 def test_cli_train_resume_apply_export_list(tmp_path, jpeg_folder, capsys):
+    from stx_tf.training import load_arrays, read_run
+
     style = jpeg_folder / "img00.jpg"
     models = tmp_path / "models"
     run = tmp_path / "run"
     common = ["fast-style", "train", "--style", str(style), "--photos", str(jpeg_folder), "--name", "t"]
-    common += ["--backbone", "squeezenet", "--weights", "random", "--size", "48", "--style-size", "64"]
-    common += ["--filters", "4,8,8", "--residual-blocks", "1", "--steps", "2", "--batch-size", "2"]
-    common += ["--out", str(run), "--models-dir", str(models), "--no-progress"]
+    common += ["--backbone", "squeezenet", "--weights", "none", "--image-size", "48", "--style-size", "64"]
+    common += ["--filters", "4", "8", "8", "--residual-blocks", "1", "--steps-per-epoch", "2", "--batch-size", "2"]
+    common += ["--out-dir", str(run), "--models-dir", str(models), "--quiet"]
     assert main([*common, "--epochs", "1"]) == 0
-    assert (models / "t.keras").is_file() and (run / "samples_epoch001.png").is_file()
-    assert main([*common, "--epochs", "2", "--resume"]) == 0  # continues at epoch 2
-    assert (run / "samples_epoch002.png").is_file() and (run / "losses.png").is_file()
+    first_grid = run / "samples" / "epoch_001.png"
+    assert (models / "t.keras").is_file() and first_grid.is_file()
+    first = read_run(run)["history"]
+    stamp = first_grid.stat().st_mtime_ns
+    assert main([*common, "--epochs", "2", "--resume"]) == 0
+    history = read_run(run)["history"]
+    # Resumed, not restarted: epoch 1 was not trained (nor drawn) again, its losses are kept, and the
+    # optimiser's step count went on from the checkpoint (2 steps per epoch).
+    assert first_grid.stat().st_mtime_ns == stamp and (run / "samples" / "epoch_002.png").is_file()
+    assert all(history[k][0] == first[k][0] and len(history[k]) == 2 for k in first)
+    assert int(load_arrays(run / "checkpoints" / "epoch_0002", "optimizer")[0]) == 4
+    assert (run / "loss_curves.png").is_file()
 
     out = tmp_path / "styled"
     assert main(["fast-style", "apply", str(models / "t.keras"), str(jpeg_folder), "-o", str(out)]) == 0
@@ -212,8 +225,16 @@ def test_cli_train_resume_apply_export_list(tmp_path, jpeg_folder, capsys):
     assert "t.keras" in capsys.readouterr().out
 
 
+class _Weights(keras.callbacks.Callback):
+    """Records the discriminator's weights when fit starts."""
+
+    def on_train_begin(self, logs=None):
+        self.start = [w.numpy().copy() for w in self.model.discriminator.trainable_weights]
+
+
 def test_train_with_painting_discriminator(tmp_path, jpeg_folder):
     from stx_tf.fast_style import train
+    from stx_tf.training import load_arrays
 
     config = FastStyleConfig(
         style=str(jpeg_folder / "img01.jpg"),
@@ -226,19 +247,43 @@ def test_train_with_painting_discriminator(tmp_path, jpeg_folder):
         style_size=64,
         batch_size=2,
         epochs=1,
-        steps_per_epoch=1,
+        steps_per_epoch=2,
         samples=2,
         d_filters=4,
         out_dir=str(tmp_path / "adv"),
         **TINY,
     )
-    result = train(config, verbose=0)
+    seen = _Weights()
+    result = train(config, verbose=0, callbacks=[seen])
+    disc = result.run.checkpoint
     assert {"adv", "d_loss", "loss"} <= set(result.history) and result.checkpoint.is_file()
+    saved = load_arrays(disc, "discriminator")
+    assert any(not np.allclose(a, b) for a, b in zip(seen.start, saved)), "the discriminator was trained"
+    assert int(load_arrays(disc, "d_optimizer")[0]) == 2  # both steps updated it
+    assert result.history["adv"][0] > 0
 
 
 def test_cli_bad_input_is_a_clean_error(tmp_path, capsys):
     assert main(["fast-style", "apply", "no_such_preset", "x.jpg", "-o", str(tmp_path)]) == 2
     assert "no such model file or preset" in capsys.readouterr().err
-    bad = ["fast-style", "train", "--style", "s.jpg", "--photos", str(tmp_path), "--filters", "1,2"]
+    bad = ["fast-style", "train", "--style", "s.jpg", "--photos", str(tmp_path), "--filters", "1", "2"]
     assert main(bad) == 2
-    assert "--filters" in capsys.readouterr().err
+    assert "filters must be three" in capsys.readouterr().err
+
+
+def test_training_contract(tmp_path, jpeg_folder):
+    from contract import Painter, check_contract
+
+    from stx_tf.fast_style import train
+
+    def run(run_dir, epochs, callbacks, budget):
+        config = FastStyleConfig(
+            style=str(jpeg_folder / "img02.jpg"), photos=str(jpeg_folder), backbone="squeezenet", weights=None,
+            image_size=48, style_size=64, batch_size=2, epochs=epochs, steps_per_epoch=2, samples=2,
+            out_dir=str(run_dir), time_budget=budget, **TINY,
+        )
+        return train(config, callbacks=callbacks, verbose=0)
+
+    check_contract(
+        Painter(train=run, items=lambda m: m.checkpoint_items(), optimizer=lambda m: m.optimizer), tmp_path
+    )

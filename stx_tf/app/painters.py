@@ -33,7 +33,7 @@ KINDS = ("fast_style", "cyclegan", "gatys")
 GATYS_KEY = "gatys"
 #: File stems that say nothing about the painter (the folder name is used instead).
 _GENERIC_STEMS = {"transform", "model", "generator", "final", "best", "latest"}
-_FAST_STYLE_NAME = "stx_fast_style_transform"  # stx_tf.fast_style.transform.MODEL_NAME, read without keras
+_FAST_STYLE_NAME = "stx_fast_style_transform"  # stx_tf.fast_style.nets.MODEL_NAME, read without keras
 
 
 @dataclass(frozen=True)

@@ -2,58 +2,18 @@
 
 from __future__ import annotations
 
-#: ``stx fast-style train`` options mapping one-to-one onto FastStyleConfig fields (None = config default).
-_CONFIG_OPTIONS = (
-    "style",
-    "photos",
-    "name",
-    "backbone",
-    "image_size",
-    "style_size",
-    "steps_per_epoch",
-    "epochs",
-    "batch_size",
-    "learning_rate",
-    "content_weight",
-    "style_weight",
-    "tv_weight",
-    "adversarial_weight",
-    "paintings",
-    "residual_blocks",
-    "out_dir",
-    "checkpoint_every",
-    "steps_per_execution",
-    "seed",
-)
-
-
-def _filters(text: str) -> tuple[int, int, int]:
-    try:
-        values = tuple(int(v) for v in text.split(","))
-    except ValueError:
-        values = ()
-    if len(values) != 3:
-        raise ValueError(f"--filters takes three comma-separated widths like 32,64,128, got {text!r}")
-    return values
-
 
 def _train(args) -> int:
+    from stx_tf.cli.options import config_from_args
     from stx_tf.fast_style import FastStyleConfig, train_preset
 
-    config = FastStyleConfig()
-    for key in _CONFIG_OPTIONS:
-        value = getattr(args, key)
-        if value is not None:
-            setattr(config, key, value)
-    if args.weights is not None:
-        config.weights = None if args.weights == "random" else args.weights
-    if args.filters:
-        config.filters = _filters(args.filters)
-    config.resume = args.resume
+    config = config_from_args(FastStyleConfig, args)
     if args.out_dir is None:
-        config.out_dir = f"runs/fast_style/{config.name or _stem(config.style)}"
-    path, result = train_preset(config, models_dir=args.models_dir, verbose=1 if args.progress else 2)
+        config = config.updated(out_dir=f"runs/fast_style/{config.name or _stem(config.style)}")
+    path, result = train_preset(config, models_dir=args.models_dir, verbose=0 if args.quiet else "auto")
     print(f"preset: {path}\nsamples: {result.samples[-1] if result.samples else '-'}\nrun: {result.run_dir}")
+    if result.run.stopped:
+        print(f"stopped early: {result.run.stopped}")
     return 0
 
 
@@ -99,37 +59,18 @@ def _list(args) -> int:
 
 
 def _add_train(sub) -> None:
+    from stx_tf.cli.options import add_config_options
+    from stx_tf.fast_style.config import FastStyleConfig
+
     p = sub.add_parser(
         "train",
         help="train a preset for one painting on a set of photos",
         description="Options left out take the defaults of stx_tf.fast_style.FastStyleConfig "
-        "(Johnson et al. 2016).",
+        "(Johnson et al. 2016). Continues a run found in --out-dir (default runs/fast_style/NAME).",
     )
-    p.add_argument("--style", required=True, help="the painting (image file)")
-    p.add_argument("--photos", required=True, help="folder / zip / glob / folder of .tfrec files of photos")
-    p.add_argument("--name", help="preset name (default: the painting's file stem)")
-    p.add_argument("--backbone", choices=("vgg19", "squeezenet"), help="loss network (vgg19)")
-    p.add_argument("--weights", help="backbone weights file, 'imagenet' (default) or 'random'")
-    p.add_argument("--size", dest="image_size", type=int, help="training crop size (256)")
-    p.add_argument("--style-size", type=int, help="longer side of the painting for its Grams (512)")
-    p.add_argument("--steps", dest="steps_per_epoch", type=int, help="steps per epoch (photos / batch)")
-    p.add_argument("--epochs", type=int, help="epochs (2)")
-    p.add_argument("--batch-size", type=int, help="per-replica batch size (4)")
-    p.add_argument("--lr", dest="learning_rate", type=float, help="Adam learning rate (1e-3)")
-    p.add_argument("--content-weight", type=float, help="content loss weight (1)")
-    p.add_argument("--style-weight", type=float, help="style loss weight (3)")
-    p.add_argument("--tv-weight", type=float, help="total-variation weight (1)")
-    p.add_argument("--adversarial-weight", type=float, help="beta of the painting discriminator (0: off)")
-    p.add_argument("--paintings", help="paintings of the painter for the discriminator (e.g. monet_tfrec)")
-    p.add_argument("--filters", help="transform net widths, e.g. 32,64,128 (paper) or 16,32,64 (fast)")
-    p.add_argument("--residual-blocks", type=int, help="residual blocks (5)")
-    p.add_argument("--out", dest="out_dir", help="run folder (default runs/fast_style/NAME)")
-    p.add_argument("--checkpoint-every", type=int, help="steps between mid-epoch backups (epoch ends)")
-    p.add_argument("--steps-per-execution", type=int, help="train steps per graph call (1)")
-    p.add_argument("--seed", type=int, help="random seed (0)")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out from its backup")
     p.add_argument("--models-dir", help="where presets are saved (STX_MODELS_DIR or ./models)")
-    p.add_argument("--no-progress", dest="progress", action="store_false", help="one line per epoch")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    add_config_options(p, FastStyleConfig)
     p.set_defaults(func=_train)
 
 
@@ -146,10 +87,8 @@ def register(subparsers) -> None:
     p.add_argument("--batch-size", type=int, default=4, help="images per pass (4)")
     p.add_argument("--max-dim", type=int, default=1024, help="downscale longer sides above this (0: never)")
     p.add_argument(
-        "--precision",
-        choices=("auto", "float32", "bfloat16"),
-        default="auto",
-        help="compute type (auto: bfloat16 on CPUs with native bfloat16, else float32)",
+        "--precision", default="auto",
+        help="compute type: auto (the one precision rule: bfloat16 on CPUs with native bf16), float32, bfloat16",
     )
     p.add_argument("--format", choices=("jpg", "png"), default="jpg", help="output format")
     p.set_defaults(func=_apply)

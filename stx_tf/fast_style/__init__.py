@@ -5,10 +5,11 @@ https://arxiv.org/abs/1603.08155, with instance norm, reflection padding and res
 
 Modules:
 
-* :mod:`~stx_tf.fast_style.transform` - the transform net (any image size).
+* :mod:`~stx_tf.fast_style.config` - ``FastStyleConfig``, ``recommended_config``.
+* :mod:`~stx_tf.fast_style.nets` - the transform net (any image size).
 * :mod:`~stx_tf.fast_style.perceptual` - content / Gram style / TV loss from a frozen backbone.
-* :mod:`~stx_tf.fast_style.trainer` - ``FastStyleConfig`` and the Keras trainer models.
-* :mod:`~stx_tf.fast_style.driver` - ``train(config)``: data, checkpoints, sample grids, resume.
+* :mod:`~stx_tf.fast_style.model` - the Keras trainer models.
+* :mod:`~stx_tf.fast_style.train` - ``train(config)`` on the run skeleton (:mod:`stx_tf.training`).
 * :mod:`~stx_tf.fast_style.presets` - named ``.keras`` presets in the models folder.
 * :mod:`~stx_tf.fast_style.inference` - ``apply`` / ``apply_to_files``: stylise images of any size.
 * :mod:`~stx_tf.fast_style.export` - SavedModel and TFLite.
@@ -20,9 +21,11 @@ Typical use::
     images = apply("starry_night", ["a.jpg", "b.png"])
 """
 
-from stx_tf.fast_style.driver import TrainResult, train
+from stx_tf.fast_style.config import FastStyleConfig, recommended_config
 from stx_tf.fast_style.export import export, run_tflite
 from stx_tf.fast_style.inference import apply, apply_to_files, predictor, stylize_stream
+from stx_tf.fast_style.model import AdversarialFastStyleTrainer, FastStyleTrainer
+from stx_tf.fast_style.nets import build_transform_net, is_transform_net
 from stx_tf.fast_style.perceptual import PerceptualLoss, build_perceptual_loss
 from stx_tf.fast_style.presets import (
     Preset,
@@ -33,13 +36,7 @@ from stx_tf.fast_style.presets import (
     train_preset,
 )
 from stx_tf.fast_style.storage import load_transform, save_transform
-from stx_tf.fast_style.trainer import (
-    AdversarialFastStyleTrainer,
-    FastStyleConfig,
-    FastStyleTrainer,
-    recommended_config,
-)
-from stx_tf.fast_style.transform import build_transform_net, is_transform_net
+from stx_tf.fast_style.train import TrainResult, train
 
 __all__ = [
     "AdversarialFastStyleTrainer",

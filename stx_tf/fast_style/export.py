@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from stx_tf.fast_style.nets import is_transform_net
 from stx_tf.fast_style.presets import load_preset
-from stx_tf.fast_style.transform import is_transform_net
 
 FORMATS = ("savedmodel", "tflite")
 

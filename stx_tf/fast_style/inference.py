@@ -15,38 +15,12 @@ import numpy as np
 import tensorflow as tf
 
 from stx_tf import data as sdata
+from stx_tf import precision as precisions
+from stx_tf.fast_style.nets import is_transform_net
 from stx_tf.fast_style.presets import load_preset
-from stx_tf.fast_style.transform import is_transform_net, with_precision
 from stx_tf.settings import get_logger
 
 log = get_logger(__name__)
-
-#: Precisions :func:`predictor` accepts. ``bfloat16`` is 1.5-2x faster on CPUs with AMX / AVX512-BF16
-#: (and slower on others); a trained preset's outputs then differ from float32 by about 0.2 of an 8-bit
-#: level on average (max 4 levels). ``auto`` picks ``bfloat16`` on such CPUs when no GPU is visible.
-PRECISIONS = ("auto", "float32", "bfloat16")
-
-_BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
-
-
-def native_bfloat16_cpu() -> bool:
-    """True when the CPU computes bfloat16 natively (Linux ``/proc/cpuinfo`` flags) and no GPU is visible."""
-    if tf.config.list_logical_devices("GPU"):
-        return False
-    try:
-        flags = Path("/proc/cpuinfo").read_text().split()
-    except OSError:
-        return False
-    return any(flag in flags for flag in _BF16_CPU_FLAGS)
-
-
-def resolve_precision(precision: str = "auto") -> str:
-    """``"auto"`` -> ``"bfloat16"`` on CPUs with native bfloat16, else ``"float32"``; others unchanged."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    if precision == "auto":
-        return "bfloat16" if native_bfloat16_cpu() else "float32"
-    return precision
 
 
 def predictor(model, precision: str = "auto"):
@@ -54,14 +28,14 @@ def predictor(model, precision: str = "auto"):
 
     Args:
         model: a transform net, or a preset name / ``.keras`` path.
-        precision: ``"auto"``, ``"float32"`` or ``"bfloat16"`` (see :data:`PRECISIONS`).
+        precision: ``"auto"`` (:func:`stx_tf.precision.resolve`: bfloat16 on CPUs with native bf16, about
+            0.2 of an 8-bit level from float32 on average), ``"float32"``, ``"bfloat16"``, ...
     """
-    precision = resolve_precision(precision)
+    policy = precisions.resolve(precision)
     model = model if isinstance(model, keras.Model) else load_preset(model)
     if not is_transform_net(model):
         raise ValueError(f"{model.name!r} is not a fast-style transform net")
-    if precision == "bfloat16":
-        model = with_precision(model, "mixed_bfloat16")
+    model = precisions.cast_copy(model, policy, keep=["to_unit", "crop"])
     spec = tf.TensorSpec([None, None, None, 3], tf.float32, name="image")
     return tf.function(lambda images: model(images, training=False), input_signature=[spec])
 
@@ -94,7 +68,7 @@ def stylize_stream(
         images: image files (any format :func:`stx_tf.data.load_image` reads) and / or arrays.
         batch_size: images per forward pass (equal sizes are batched together).
         max_dim: downscale larger images so their longer side is at most this (``None``: full size).
-        precision: ``"auto"``, ``"float32"`` or ``"bfloat16"`` (see :data:`PRECISIONS`).
+        precision: see :func:`predictor`.
 
     Raises:
         ValueError: an unreadable or too small image (named), or a model of the wrong kind.

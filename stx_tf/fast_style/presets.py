@@ -83,15 +83,17 @@ def save_preset(model: keras.Model, name: str, info: dict | None = None, models_
 
 
 def train_preset(config, models_dir=None, **train_kwargs):
-    """Train on ``config`` (:class:`stx_tf.fast_style.trainer.FastStyleConfig`) and save the preset.
+    """Train on ``config`` (:class:`stx_tf.fast_style.config.FastStyleConfig`) and save the preset.
 
     The preset is named ``config.name`` or the painting's file stem. Returns ``(preset_path, TrainResult)``.
     """
-    from stx_tf.fast_style.driver import train
+    from stx_tf.fast_style.train import train
 
     name = check_name(config.name or Path(config.style).stem)
     result = train(config, **train_kwargs)
     info = {**result.info, "history": {k: v[-1] for k, v in result.history.items() if v}}
-    path = save_preset(result.transform, name, info, models_dir)
+    from stx_tf.precision import cast_copy
+
+    path = save_preset(cast_copy(result.transform, "float32"), name, info, models_dir)
     settings.get_logger(__name__).info("preset %r saved to %s", name, path)
     return path, result

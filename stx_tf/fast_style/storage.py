@@ -1,7 +1,7 @@
 """Saving and loading transform nets: ``NAME.keras`` plus a ``NAME.json`` sidecar describing the preset.
 
 The ``.keras`` file is self-contained (architecture + weights, custom layers registered in
-:mod:`stx_tf.fast_style.transform`); the sidecar only adds what a user wants to see in ``stx fast-style
+:mod:`stx_tf.fast_style.nets`); the sidecar only adds what a user wants to see in ``stx fast-style
 list`` (style image, backbone, size, steps, final losses). Both are written atomically (tmp + rename).
 """
 
@@ -13,7 +13,8 @@ from pathlib import Path
 
 import keras
 
-from stx_tf.fast_style.transform import MODEL_NAME, is_transform_net
+from stx_tf import atomic
+from stx_tf.fast_style.nets import MODEL_NAME, is_transform_net
 
 MODEL_SUFFIX = ".keras"
 
@@ -36,10 +37,8 @@ def save_transform(model: keras.Model, path, info: dict | None = None) -> Path:
         raise ValueError(
             f"refusing to save {getattr(model, 'name', model)!r}: not a fast-style transform net"
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.partial{MODEL_SUFFIX}")
-    model.save(tmp)
-    tmp.replace(path)
+    with atomic.atomic_path(path) as tmp:
+        model.save(tmp)
     if info is not None:
         write_info(path, info)
     return path
@@ -47,11 +46,7 @@ def save_transform(model: keras.Model, path, info: dict | None = None) -> Path:
 
 def write_info(model_path, info: dict) -> Path:
     """Write the sidecar JSON of ``model_path`` atomically."""
-    target = info_path(model_path)
-    tmp = target.with_name(f".{target.name}.partial")
-    tmp.write_text(json.dumps(info, indent=2, sort_keys=True, default=str))
-    tmp.replace(target)
-    return target
+    return atomic.write_text(info_path(model_path), json.dumps(info, indent=2, sort_keys=True, default=str))
 
 
 def read_info(model_path) -> dict:

@@ -1,4 +1,4 @@
-"""Training the feed-forward painter: Keras models for the two training regimes and their configuration.
+"""The Keras models that train the feed-forward painter, for the two training regimes.
 
 * :class:`FastStyleTrainer` - Johnson et al. 2016 (https://arxiv.org/abs/1603.08155): one optimiser,
   the perceptual loss (:mod:`stx_tf.fast_style.perceptual`) written in an overridden ``compute_loss()``,
@@ -15,90 +15,17 @@ gradients add up to the gradient of the global mean under any ``tf.distribute`` 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-
 import keras
 import tensorflow as tf
 
 from stx_tf import losses as L
-from stx_tf import settings
-from stx_tf.fast_style.transform import PAPER_FILTERS
-
-
-@dataclass
-class FastStyleConfig:
-    """Everything one training run needs; the CLI, notebooks and tests fill this one object.
-
-    Defaults follow Johnson et al. 2016 (256 px crops, batch 4, Adam 1e-3, 5 residual blocks, widths
-    32/64/128) except the loss weights, which are set for this package's loss normalisations
-    (:mod:`stx_tf.losses`: mean-squared content, ``hw``-normalised Grams, mean-absolute TV).
-    """
-
-    style: str = ""  # the painting (image file)
-    photos: str = ""  # folder / .tfrec folder / glob / zip / list of images
-    name: str | None = None  # preset name (default: the painting's file stem)
-    backbone: str = "vgg19"  # "vgg19" (paper) or "squeezenet" (fast, weights available offline)
-    weights: str | None = "imagenet"  # "imagenet", a weights file, or None (random: tests / smoke)
-    style_layers: tuple[str, ...] | None = None  # None: perceptual.default_layers(backbone)
-    content_layers: tuple[str, ...] | None = None
-    style_layer_weights: tuple[float, ...] | None = None
-    image_size: int = 256  # training crops (paper: 256)
-    style_size: int = 512  # longer side of the painting when its Grams are computed
-    filters: tuple[int, int, int] = PAPER_FILTERS
-    residual_blocks: int = 5
-    batch_size: int = 4  # per replica (paper: 4)
-    epochs: int = 2  # paper: 2 epochs of COCO (80k images)
-    steps_per_epoch: int | None = None  # None: photos // global batch
-    learning_rate: float = 1e-3  # Adam (paper)
-    content_weight: float = 1.0
-    style_weight: float = 3.0
-    tv_weight: float = 1.0
-    adversarial_weight: float = 0.0  # β; > 0 needs `paintings`
-    paintings: str | None = None  # paintings of the target painter for the discriminator
-    d_learning_rate: float = 2e-4
-    d_filters: int = 32
-    flip: bool = True  # random horizontal flips of the photos
-    cache: bool = False  # cache decoded photos in memory
-    out_dir: str = "runs/fast_style"  # checkpoints, sample grids, loss curves
-    resume: bool = False
-    checkpoint_every: int | None = None  # steps between mid-epoch backups (None: at epoch ends)
-    samples: int = 4  # photos in the per-epoch sample grid
-    steps_per_execution: int = 1
-    jit_compile: bool = False  # XLA; slower than oneDNN on CPUs, try it on GPUs
-    seed: int = 0
-    extra: dict = field(default_factory=dict)  # free-form notes copied to the preset's info
-
-    def validate(self) -> FastStyleConfig:
-        """Check values that would otherwise fail deep inside training; returns ``self``."""
-        if not self.style:
-            raise ValueError("FastStyleConfig.style: give the painting's image file")
-        if not self.photos:
-            raise ValueError("FastStyleConfig.photos: give a folder / TFRecords / zip of photos")
-        if self.image_size < 32 or self.style_size < 32:
-            raise ValueError(
-                f"image_size and style_size must be >= 32, got {self.image_size}, {self.style_size}"
-            )
-        for key in ("batch_size", "epochs", "samples", "steps_per_execution"):
-            if getattr(self, key) < 1:
-                raise ValueError(f"FastStyleConfig.{key} must be >= 1, got {getattr(self, key)}")
-        if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
-            raise ValueError(f"steps_per_epoch must be >= 1, got {self.steps_per_epoch}")
-        weights = (self.content_weight, self.style_weight, self.tv_weight, self.adversarial_weight)
-        if min(weights) < 0:
-            raise ValueError(f"loss weights must be >= 0, got {weights}")
-        if self.adversarial_weight > 0 and not self.paintings:
-            raise ValueError("adversarial_weight > 0 needs `paintings` (e.g. the Monet TFRecords)")
-        return self
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 class FastStyleTrainer(keras.Model):
     """Transform net + frozen perceptual loss; ``fit`` it on batches of photos in ``[0, 1]``.
 
     Args:
-        transform: the transform net (:func:`stx_tf.fast_style.transform.build_transform_net`).
+        transform: the transform net (:func:`stx_tf.fast_style.nets.build_transform_net`).
         perceptual: a :class:`stx_tf.fast_style.perceptual.PerceptualLoss` for the painting.
         global_batch_size: batch size summed over replicas (losses are divided by it); ``None`` = batch mean.
     """
@@ -131,6 +58,10 @@ class FastStyleTrainer(keras.Model):
         self._track(terms)
         return self._reduce(terms["total"])
 
+    def checkpoint_items(self) -> dict:
+        """What a run checkpoint holds: the transform net and its optimiser."""
+        return {"transform": self.transform, "optimizer": self.optimizer}
+
 
 class AdversarialFastStyleTrainer(FastStyleTrainer):
     """:class:`FastStyleTrainer` sharpened by a discriminator on real paintings.
@@ -157,7 +88,11 @@ class AdversarialFastStyleTrainer(FastStyleTrainer):
         """``optimizer`` trains the transform net, ``d_optimizer`` the discriminator (Adam by default)."""
         super().compile(optimizer=optimizer or keras.optimizers.Adam(1e-3), **kwargs)
         self.d_optimizer = d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
-        self.d_optimizer.build(self.discriminator.trainable_variables)  # so backups restore its state
+        self.d_optimizer.build(self.discriminator.trainable_variables)  # so checkpoints restore its state
+
+    def checkpoint_items(self) -> dict:
+        """What a run checkpoint holds: both nets and both optimisers."""
+        return {**super().checkpoint_items(), "discriminator": self.discriminator, "d_optimizer": self.d_optimizer}
 
     @property
     def metrics(self):
@@ -186,24 +121,3 @@ class AdversarialFastStyleTrainer(FastStyleTrainer):
         self.d_tracker.update_state(d_per_example)
         return {m.name: m.result() for m in self.metrics}
 
-
-def recommended_config(style, photos, smoke: bool | None = None, place: str | None = None, **overrides):
-    """A :class:`FastStyleConfig` for where we run (notebooks, demos).
-
-    * smoke mode (``STX_SMOKE=1``): SqueezeNet with random weights, a tiny net, 64 px, 3 steps.
-    * Kaggle / Colab (GPU / TPU): the paper's setting, VGG19 ImageNet weights, 256 px, 2 epochs.
-    * elsewhere (a CPU): SqueezeNet ("imagenet": ``STX_SQUEEZENET_WEIGHTS`` or a download), the fast widths
-      16/32/64 at 160 px, 5 epochs of 200 steps (about 20 minutes on 2 cores).
-    """
-    smoke = settings.smoke_mode() if smoke is None else smoke
-    if smoke:
-        base = {"backbone": "squeezenet", "weights": None, "image_size": 64, "style_size": 64}
-        base.update(
-            batch_size=2, filters=(4, 8, 8), residual_blocks=1, epochs=1, steps_per_epoch=3, samples=2
-        )
-    elif place not in (None, "local") or (place is None and (settings.on_kaggle() or settings.on_colab())):
-        base = {"backbone": "vgg19"}
-    else:
-        base = {"backbone": "squeezenet", "image_size": 160, "style_size": 320, "filters": (16, 32, 64)}
-        base.update(epochs=5, steps_per_epoch=200)
-    return FastStyleConfig(style=str(style), photos=photos, **{**base, **overrides})

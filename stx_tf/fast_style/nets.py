@@ -5,7 +5,7 @@ Super-Resolution", ECCV 2016, https://arxiv.org/abs/1603.08155 (architecture in 
 material). Changes the community settled on since, all kept here:
 
 * instance normalisation instead of batch norm (Ulyanov et al. 2016, https://arxiv.org/abs/1607.08022),
-  written as ``keras.layers.GroupNormalization(groups=-1)``;
+  :func:`stx_tf.nn.norm_layer` (``GroupNormalization(groups=-1)``);
 * reflection padding instead of zero padding (no dark borders);
 * nearest-neighbour resize + convolution instead of transposed convolutions (Odena et al. 2016,
   https://distill.pub/2016/deconv-checkerboard/), so there are no checkerboard artefacts;
@@ -21,11 +21,12 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
+from stx_tf.fast_style.config import PAPER_FILTERS
+from stx_tf.nn import norm_layer, reflect_pad
+
 #: Name given to every transform net; :func:`is_transform_net` uses it to reject other model files.
 MODEL_NAME = "stx_fast_style_transform"
 
-#: Channel widths of the paper (stem, first and second downsampling / residual trunk).
-PAPER_FILTERS = (32, 64, 128)
 
 _PACKAGE = "stx_tf.fast_style"
 
@@ -45,9 +46,7 @@ class ReflectConv2D(layers.Conv2D):
             raise ValueError(f"ReflectConv2D needs odd kernel sizes, got {self.kernel_size}")
 
     def call(self, x):
-        ph, pw = self.kernel_size[0] // 2, self.kernel_size[1] // 2
-        x = ops.pad(x, [[0, 0], [ph, ph], [pw, pw], [0, 0]], mode="reflect")
-        return super().call(x)
+        return super().call(reflect_pad(x, self.kernel_size[0] // 2, self.kernel_size[1] // 2))
 
     def compute_output_shape(self, input_shape):
         b, h, w, _ = input_shape
@@ -119,7 +118,7 @@ def _conv_norm(
 ):
     """Reflect-padded conv (no bias: the norm's beta replaces it) -> instance norm -> optional ReLU."""
     x = ReflectConv2D(filters, kernel, strides=stride, use_bias=False, name=f"{name}_conv", dtype=dtype)(x)
-    x = layers.GroupNormalization(groups=-1, epsilon=1e-5, name=f"{name}_in", dtype=dtype)(x)
+    x = norm_layer("instance", name=f"{name}_in", gamma_stddev=0.0, dtype=dtype)(x)
     return layers.ReLU(name=f"{name}_relu", dtype=dtype)(x) if relu else x
 
 
@@ -195,10 +194,3 @@ def transform_config(model: keras.Model) -> dict:
     filters = tuple(int(model.get_layer(f"{n}_conv").filters) for n in ("stem", "down1", "down2"))
     blocks = sum(1 for layer in model.layers if layer.name.startswith("res") and layer.name.endswith("_add"))
     return {"filters": filters, "residual_blocks": blocks}
-
-
-def with_precision(model: keras.Model, dtype: str) -> keras.Model:
-    """A copy of a transform net computing in ``dtype`` (e.g. ``"mixed_bfloat16"``), same weights."""
-    clone = build_transform_net(**transform_config(model), dtype=dtype)
-    clone.set_weights(model.get_weights())
-    return clone
