@@ -19,6 +19,8 @@ if matplotlib.get_backend().lower() not in ("module://matplotlib_inline.backend_
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from stx_tf import atomic  # noqa: E402
+
 
 def to_uint8(image, signed: bool = False) -> np.ndarray:
     """Any image (tensor/array; uint8, [0,1] float, or [-1,1] float with ``signed``) -> uint8 array."""
@@ -34,11 +36,8 @@ def to_uint8(image, signed: bool = False) -> np.ndarray:
 def _save(fig, path) -> None:
     if path is None:
         return
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.partial.png")
-    fig.savefig(tmp, dpi=fig.dpi, bbox_inches="tight")
-    tmp.replace(path)
+    with atomic.atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=fig.dpi, bbox_inches="tight", format="png")
 
 
 def finish_figure(fig, path=None, show: bool = False):
@@ -157,12 +156,9 @@ def save_gif(frames, path, duration_ms: int = 200, signed: bool = False) -> Path
     frames = [Image.fromarray(to_uint8(f, signed)) for f in frames]
     if not frames:
         raise ValueError("save_gif: no frames")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.partial.gif")
-    frames[0].save(tmp, save_all=True, append_images=frames[1:], duration=duration_ms, loop=0)
-    tmp.replace(path)
-    return path
+    with atomic.atomic_path(path) as tmp:
+        frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:], duration=duration_ms, loop=0)
+    return Path(path)
 
 
 def histogram(

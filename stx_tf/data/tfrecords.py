@@ -18,6 +18,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from stx_tf import atomic
 from stx_tf.data.decode import fit_square_tf, is_jpeg, to_signed_float
 from stx_tf.data.images import encode_jpeg, is_jpeg_bytes, read_image_file
 from stx_tf.settings import get_logger
@@ -311,7 +312,7 @@ def write_tfrecords(
 
     JPEG files keep their original bytes, so reading them back is pixel-identical; other formats are
     converted to RGB JPEG at ``quality``. ``image_name`` is the file stem. Each shard is written to a
-    ``.partial`` file and renamed when complete.
+    temporary file and renamed when complete (:mod:`stx_tf.atomic`).
 
     Args:
         images: image file paths (or a folder).
@@ -342,11 +343,9 @@ def write_tfrecords(
     for shard, start in enumerate(range(0, len(images), per_shard)):
         chunk = images[start : start + per_shard]
         final = out_dir / shard_name(prefix, shard, len(chunk))
-        tmp = final.with_name(final.name + ".partial")
-        with tf.io.TFRecordWriter(str(tmp)) as writer:
+        with atomic.atomic_path(final) as tmp, tf.io.TFRecordWriter(str(tmp)) as writer:
             for path in chunk:
                 writer.write(make_example(jpeg_bytes_for(path, quality), path.stem, target))
-        tmp.replace(final)
         written.append(final)
     log.info("wrote %d records in %d shard(s) to %s", len(images), len(written), out_dir)
     return written

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import io
-import shutil
 import zipfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from stx_tf import atomic
 from stx_tf.data.images import encode_jpeg, save_image
 from stx_tf.dcgan.nets import latent_dim_of
 from stx_tf.viz import image_grid, to_uint8
@@ -69,24 +69,20 @@ def sample(generator, n: int, out, seed: int | None = None, batch_size: int = 25
         return _sample_zip(generator, n, out, seed, batch_size, fmt)
     if out.exists() and not out.is_dir():
         raise ValueError(f"{out}: exists and is not a folder")
-    tmp = out.with_name(f".{out.name}.partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    for start, images in _iter_batches(generator, n, seed, batch_size):
-        for i, img in enumerate(images):
-            save_image(img, tmp / f"{start + i:05d}.{fmt}")
+    staging = out.with_name(f".{out.name}.new")
+    with atomic.atomic_dir(staging) as tmp:  # all images are written before any is moved in
+        for start, images in _iter_batches(generator, n, seed, batch_size):
+            for i, img in enumerate(images):
+                save_image(img, tmp / f"{start + i:05d}.{fmt}")
     out.mkdir(parents=True, exist_ok=True)
-    for path in sorted(tmp.iterdir()):
+    for path in sorted(staging.iterdir()):
         path.replace(out / path.name)
-    tmp.rmdir()
+    staging.rmdir()
     return out
 
 
 def _sample_zip(generator, n: int, out: Path, seed, batch_size: int, fmt: str) -> Path:
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.partial")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
+    with atomic.atomic_path(out) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
         for start, images in _iter_batches(generator, n, seed, batch_size):
             for i, img in enumerate(images):
                 if fmt == "jpg":
@@ -96,7 +92,6 @@ def _sample_zip(generator, n: int, out: Path, seed, batch_size: int, fmt: str) -
                     Image.fromarray(img).save(buf, format="PNG")
                     data = buf.getvalue()
                 zf.writestr(f"{start + i:05d}.{fmt}", data)
-    tmp.replace(out)
     return out
 
 
