@@ -5,7 +5,8 @@ Perceptual losses follow Gatys, Ecker & Bethge, "A Neural Algorithm of Artistic 
 (https://arxiv.org/abs/1603.08155). Adversarial losses: least-squares GAN (Mao et al.,
 https://arxiv.org/abs/1611.04076) and the original BCE-from-logits GAN (Goodfellow et al.,
 https://arxiv.org/abs/1406.2661). Cycle and identity losses: Zhu et al., CycleGAN
-(https://arxiv.org/abs/1703.10593).
+(https://arxiv.org/abs/1703.10593). PatchNCE: Park et al., "Contrastive Learning for Unpaired
+Image-to-Image Translation" (CUT, https://arxiv.org/abs/2007.15651).
 
 Conventions:
 
@@ -47,8 +48,13 @@ __all__ = [
     "cycle_loss_per_example",
     "identity_loss",
     "identity_loss_per_example",
+    "l2_normalize",
+    "patch_nce_loss_per_example",
     "reduce_loss",
 ]
+
+#: PatchNCE temperature τ (Park et al. 2020, section 3.1).
+NCE_TEMPERATURE = 0.07
 
 GRAM_NORMALIZATIONS = ("hw", "paper", "none")
 
@@ -343,3 +349,45 @@ def identity_loss_per_example(real, same):
 def identity_loss(real, same):
     """Batch mean of :func:`identity_loss_per_example`."""
     return reduce_loss(identity_loss_per_example(real, same))
+
+
+# ------------------------------------------------------------------------------------------ PatchNCE
+def l2_normalize(x, axis: int = -1, epsilon: float = 1e-7):
+    """``x / (‖x‖₂ + ε)`` along ``axis``, in float32 (the projection of CUT's patch features onto the
+    unit sphere; ε as in the paper's code)."""
+    x = ops.cast(ops.convert_to_tensor(x), "float32")
+    return x / (ops.sqrt(ops.sum(ops.square(x), axis=axis, keepdims=True)) + epsilon)
+
+
+def patch_nce_loss_per_example(queries, keys, temperature: float = NCE_TEMPERATURE):
+    """PatchNCE loss per example (Park et al. 2020, https://arxiv.org/abs/2007.15651, eq. 2) -> ``(B,)``.
+
+    Each query patch ``q_p`` of image ``b`` (a feature of the generated image) must pick its own key ``k_p``
+    (the feature at the same place in the input image) among the ``P`` keys of the SAME image: the
+    cross-entropy of ``[q_p·k_p, q_p·k_n for n ≠ p] / τ`` with the positive as the label, averaged over the
+    ``P`` patches. Negatives never come from other images of the batch (the paper's choice for CUT and
+    FastCUT), so the loss of an image does not depend on how a batch is split over replicas. As in the
+    paper's code, the keys are constants (no gradient flows into them) and the ``q_p·k_p`` entry among the
+    negatives is replaced by ``-10`` before dividing by ``τ`` (its weight ``exp(-10/τ)`` is nil).
+
+    Args:
+        queries: ``(B, P, D)`` projected, L2-normalised patch features of the generated images.
+        keys: ``(B, P, D)`` the same patches of the input images.
+        temperature: ``τ`` (0.07).
+
+    Returns:
+        ``(B,)`` float32: the mean over patches of the per-patch cross-entropy.
+    """
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    q = ops.cast(ops.convert_to_tensor(queries), "float32")
+    k = ops.stop_gradient(ops.cast(ops.convert_to_tensor(keys), "float32"))
+    if len(q.shape) != 3 or tuple(q.shape) != tuple(k.shape):
+        raise ValueError(f"queries and keys must both be (B, P, D); got {tuple(q.shape)} and {tuple(k.shape)}")
+    positive = ops.sum(q * k, axis=-1)  # (B, P)
+    similarity = ops.einsum("bpd,bnd->bpn", q, k)  # (B, P, P)
+    same = ops.eye(q.shape[1], dtype="bool")[None]  # (1, P, P): the positive pair again
+    negatives = ops.where(same, -10.0, similarity)
+    logits = ops.concatenate([positive[..., None], negatives], axis=-1) / temperature  # (B, P, 1 + P)
+    cross_entropy = ops.logsumexp(logits, axis=-1) - positive / temperature  # (B, P)
+    return ops.mean(cross_entropy, axis=-1)

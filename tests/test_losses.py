@@ -135,3 +135,53 @@ def test_cycle_identity_and_global_batch_reduction():
     r1 = losses.reduce_loss(per[:2], global_batch_size=4)
     r2 = losses.reduce_loss(per[2:], global_batch_size=4)
     _close(float(r1) + float(r2), float(losses.cycle_loss(a, b)))
+
+
+# ------------------------------------------------------------------------------------------ PatchNCE
+def _np_patch_nce(q, k, tau):
+    """The paper's PatchNCE, patch by patch: softmax over [positive, negatives of the same image]."""
+    out = np.zeros(q.shape[0])
+    for b in range(q.shape[0]):
+        losses_b = []
+        for p in range(q.shape[1]):
+            negatives = [q[b, p] @ k[b, n] for n in range(q.shape[1]) if n != p]
+            logits = np.array([q[b, p] @ k[b, p], *negatives], np.float64) / tau
+            losses_b.append(np.log(np.exp(logits - logits.max()).sum()) + logits.max() - logits[0])
+        out[b] = np.mean(losses_b)
+    return out
+
+
+def _unit(x):
+    return x / (np.linalg.norm(x, axis=-1, keepdims=True) + 1e-7)
+
+
+def test_patch_nce_matches_numpy_reference():
+    rng = np.random.default_rng(1)
+    q, k = (_unit(rng.normal(size=(3, 5, 4))).astype(np.float32) for _ in range(2))
+    for tau in (0.07, 0.5):
+        _close(losses.patch_nce_loss_per_example(q, k, tau), _np_patch_nce(q, k, tau), 1e-4)
+    _close(losses.l2_normalize(q * 3.0), q, 1e-5)
+    # Negatives come from the same image only: changing image 1 leaves image 0's loss alone.
+    k2 = k.copy()
+    k2[1] = _unit(rng.normal(size=(5, 4)))
+    per, per2 = (np.asarray(losses.patch_nce_loss_per_example(q, kk)) for kk in (k, k2))
+    assert per[0] == pytest.approx(per2[0]) and per[1] != pytest.approx(per2[1])
+
+
+def test_patch_nce_rewards_matching_patches_and_leaves_keys_constant():
+    import tensorflow as tf
+
+    rng = np.random.default_rng(2)
+    k = _unit(rng.normal(size=(2, 16, 8))).astype(np.float32)
+    matched = float(np.mean(losses.patch_nce_loss_per_example(k, k)))
+    shuffled = float(np.mean(losses.patch_nce_loss_per_example(k[:, ::-1], k)))
+    assert matched < 0.5 < np.log(16) < shuffled  # log(P) is a uniform guess
+    q, kv = tf.Variable(k[:, ::-1]), tf.Variable(k)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(losses.patch_nce_loss_per_example(q, kv))
+    grad_q, grad_k = tape.gradient(loss, [q, kv])
+    assert np.abs(grad_q.numpy()).max() > 0 and grad_k is None
+    with pytest.raises(ValueError, match="temperature"):
+        losses.patch_nce_loss_per_example(k, k, 0.0)
+    with pytest.raises(ValueError, match="B, P, D"):
+        losses.patch_nce_loss_per_example(k, k[:, :8])
