@@ -14,6 +14,7 @@ import sys
 COMMAND_MODULES = (
     "data",
     "cyclegan",
+    "cut",
     "submission",
     "stylize",
     "score",
@@ -28,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     from stx_tf import __version__
 
     parser = argparse.ArgumentParser(
-        prog="stx", description="stx_tf: style transfer, photo->Monet CycleGAN, Kaggle submission, DCGAN."
+        prog="stx", description="stx_tf: style transfer, photo->Monet CycleGAN and CUT, Kaggle submission, DCGAN."
     )
     parser.add_argument("--version", action="version", version=f"stx_tf {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")

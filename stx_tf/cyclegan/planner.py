@@ -1,4 +1,4 @@
-"""Plan a CycleGAN run so that training *and* the export fit a Kaggle session.
+"""Plan a CycleGAN (or CUT) run so that training *and* the export fit a Kaggle session.
 
 Kaggle stops a notebook at its run-time limit (3 h on TPU, 5 h on GPU or CPU for this competition) and a run
 that is killed before ``images.zip`` is written submits nothing. :func:`plan_run` measures, on the
@@ -253,6 +253,7 @@ def plan_run(
     export_images: int | None = None,
     export_batch: int = 32,
     initial_epoch: int = 0,
+    build=None,
 ) -> RunPlan:
     """Measure the step and export speeds of ``config`` here and plan the epochs that fit.
 
@@ -271,10 +272,13 @@ def plan_run(
             most 10,000).
         export_batch: the export's batch size.
         initial_epoch: epochs already done (a resumed run).
+        build: ``build(config)`` makes the painter (see :func:`stx_tf.cyclegan.train.compiled_model`;
+            default: the CycleGAN; :func:`stx_tf.cut.train.plan` passes CUT's).
 
     Returns:
         A :class:`RunPlan`; ``plan.apply(config)`` gives the config to train with.
     """
+    from stx_tf.cyclegan.model import build_cyclegan
     from stx_tf.cyclegan.train import compiled_model, make_datasets, prepare_strategy, sources
     from stx_tf.data import count_images
     from stx_tf.submission import MAX_IMAGES, MIN_IMAGES
@@ -290,7 +294,7 @@ def plan_run(
     reserve = parse_duration(reserve) if reserve else 0.0
 
     pairs, steps, _, _ = make_datasets(config.updated(samples=1), data, global_batch)
-    model = compiled_model(config, strategy, steps)
+    model = compiled_model(config, strategy, steps, build=build or build_cyclegan)
     spe = min(config.steps_per_execution, steps)
     log.info("planner: timing %d train steps after the compile", 2 * spe)
     step_seconds, compile_seconds = measure_train_step(model, pairs, spe)

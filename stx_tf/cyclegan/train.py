@@ -155,9 +155,13 @@ def prepare_strategy(config: CycleGANConfig, strategy=None):
     return strategy, global_batch_size(config.batch_size, strategy)
 
 
-def compiled_model(config: CycleGANConfig, strategy, steps: int):
-    """The CycleGAN of ``config`` built under its precision policy and compiled inside the strategy's
-    scope, its learning-rate schedule laid out for ``steps`` per epoch."""
+def compiled_model(config: CycleGANConfig, strategy, steps: int, build=build_cyclegan):
+    """The painter of ``config`` built under its precision policy and compiled inside the strategy's
+    scope, its learning-rate schedule laid out for ``steps`` per epoch.
+
+    ``build(config)`` makes the uncompiled model: :func:`~stx_tf.cyclegan.model.build_cyclegan` by default,
+    :func:`stx_tf.cut.model.build_cut` for CUT (same compile options, same schedule and precision fields).
+    """
     from stx_tf.strategy import is_tpu, replicas
 
     policy = precision.resolve(config.precision, strategy)
@@ -165,7 +169,7 @@ def compiled_model(config: CycleGANConfig, strategy, steps: int):
     tf_replicas = replicas(strategy) if keras.backend.backend() == "tensorflow" else 1
     spe = execution_steps(config.steps_per_execution, steps, tf_replicas, tpu=is_tpu(strategy))
     with strategy.scope(), precision.policy_scope(policy):
-        model = build_cyclegan(config)
+        model = build(config)
         schedule = LinearDecay.for_epochs(config.learning_rate, config.epochs, config.decay_epochs, steps)
         model.compile(
             adversarial_loss=config.adversarial_loss,
@@ -175,22 +179,20 @@ def compiled_model(config: CycleGANConfig, strategy, steps: int):
             beta_1=config.beta_1,
             steps_per_execution=spe,
         )
-    log.info("CycleGAN: %s precision, %d step(s) per execution", policy, spe)
+    log.info("%s: %s precision, %d step(s) per execution", type(model).__name__, policy, spe)
     return model
 
 
 def draw_samples(model, photos, monets, path=None, show: bool = False):
-    """Four labelled rows: photos, their Monet translations, paintings, their photo translations."""
+    """Labelled rows: photos, their Monet translations, paintings, and their photo translations when the
+    model has a Monet → photo generator (CycleGAN; CUT has only the photo → Monet one)."""
 
     def translate(net, images):
         return np.asarray(net.predict(np.asarray(images, np.float32), batch_size=8, verbose=0))
 
-    rows = {
-        "photo": photos,
-        "photo → Monet": translate(model.monet_generator, photos),
-        "Monet": monets,
-        "Monet → photo": translate(model.photo_generator, monets),
-    }
+    rows = {"photo": photos, "photo → Monet": translate(model.monet_generator, photos), "Monet": monets}
+    if getattr(model, "photo_generator", None) is not None:
+        rows["Monet → photo"] = translate(model.photo_generator, monets)
     return rows_grid(rows, path=path, signed=True, show=show)
 
 

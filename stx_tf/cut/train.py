@@ -1,0 +1,92 @@
+"""The CUT / FastCUT training driver behind ``stx cut train`` and notebook 05.
+
+The same flow as CycleGAN's (:mod:`stx_tf.cyclegan.train`), built from its parts: the data paired so that
+each epoch covers every photo, the model built and compiled in the distribution's scope and the
+precision's policy, the run skeleton (:func:`stx_tf.training.fit_run`: exact resume, a checkpoint and
+``loss_curves.png`` after every epoch, ``samples/epoch_NNN.png``, the NaN guard, the time budget, a
+``best`` checkpoint by any ``best_key`` a callback puts in the logs), and at the end the photo → Monet
+generator saved as ``monet_generator.keras`` (float32), which ``stx cyclegan export`` /
+:func:`stx_tf.cyclegan.train.load_generator` read like a CycleGAN's.
+"""
+
+from __future__ import annotations
+
+import time
+
+from stx_tf.cut.config import CUTConfig
+from stx_tf.cut.model import build_cut
+from stx_tf.cyclegan.train import (
+    GENERATOR_FILE,
+    TrainResult,
+    compiled_model,
+    draw_samples,
+    make_datasets,
+    prepare_strategy,
+    save_generator,
+)
+from stx_tf.training import Curves, RunFolder, fit_run
+
+KIND = "cut"
+
+
+def train(
+    config: CUTConfig | None = None,
+    data=None,
+    strategy=None,
+    callbacks=(),
+    best_key: str | None = None,
+    verbose="auto",
+) -> TrainResult:
+    """Train (or continue training) a photo → Monet CUT or FastCUT into ``config.out_dir``.
+
+    Args:
+        config: settings (default: the paper's CUT, :class:`~stx_tf.cut.config.CUTConfig`); its ``resume``
+            decides whether a run in ``out_dir`` continues (see :class:`stx_tf.training.RunFolder`).
+        data: a :class:`stx_tf.data.CompetitionData`, a ``(photo_source, monet_source)`` pair of anything
+            :func:`stx_tf.data.load_images` reads, or None to find the competition data.
+        strategy: a ``tf.distribute`` strategy (default :func:`stx_tf.strategy.get_strategy`); under JAX the
+            current ``keras.distribution`` applies.
+        callbacks: extra Keras callbacks (e.g. a scorer that puts ``"mifid"`` into the epoch logs).
+        best_key: a metric of the epoch logs (lower is better) whose best epoch is kept as
+            ``checkpoints/best``.
+        verbose: ``fit`` verbosity (a progress bar with an ETA by default).
+
+    Returns:
+        A :class:`~stx_tf.cyclegan.train.TrainResult` (``model`` is the :class:`~stx_tf.cut.model.CUT`).
+
+    Raises:
+        ValueError: bad config or data, an unwritable folder, nothing to resume, an incompatible
+            checkpoint (other widths, layers or heads), a run of another painter in ``out_dir``.
+    """
+    start = time.monotonic()
+    config = (config or CUTConfig()).validate()
+    run = RunFolder(config.out_dir, KIND, config.to_dict(), config.checkpoint_fields(), resume=config.resume)
+    strategy, batch = prepare_strategy(config, strategy)
+    pairs, steps, photos, monets = make_datasets(config, data, batch)
+    model = compiled_model(config, strategy, steps, build=build_cut)
+    title = f"{'FastCUT' if config.mode == 'fastcut' else 'CUT'} losses (epoch means)"
+    result = fit_run(
+        model,
+        pairs,
+        run=run,
+        items=model.checkpoint_items(),
+        epochs=config.epochs,
+        render=lambda m, path, epoch: draw_samples(m, photos, monets, path=path),
+        curves=(Curves("loss_curves.png", title),),
+        best_key=best_key,
+        time_budget=config.time_budget_seconds,
+        start=start,
+        keep=config.keep_checkpoints,
+        callbacks=callbacks,
+        verbose=verbose,
+    )
+    saved = None if result.broken else save_generator(model.monet_generator, run.path / GENERATOR_FILE)
+    return TrainResult(model=model, run=result, steps_per_epoch=steps, generator_path=saved)
+
+
+def plan(config: CUTConfig, data=None, **kwargs):
+    """:func:`stx_tf.cyclegan.planner.plan_run` for a CUT config: the epochs that fit a Kaggle session with
+    the export (``kwargs``: ``strategy``, ``place``, ``limit``, ``reserve``, ...)."""
+    from stx_tf.cyclegan.planner import plan_run
+
+    return plan_run(config, data, build=build_cut, **kwargs)
