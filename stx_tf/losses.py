@@ -364,8 +364,8 @@ def patch_nce_loss_per_example(queries, keys, temperature: float = NCE_TEMPERATU
 
     Each query patch ``q_p`` of image ``b`` (a feature of the generated image) must pick its own key ``k_p``
     (the feature at the same place in the input image) among the ``P`` keys of the SAME image: the
-    cross-entropy of ``[q_p·k_p, q_p·k_n for n ≠ p] / τ`` with the positive as the label, averaged over the
-    ``P`` patches. Negatives never come from other images of the batch (the paper's choice for CUT and
+    cross-entropy of ``[q_p·k_p, q_p·k_n for n ≠ p] / τ`` with the positive as the label, averaged over
+    the ``P`` patches. Negatives never come from other images of the batch (the paper's choice for CUT and
     FastCUT), so the loss of an image does not depend on how a batch is split over replicas. As in the
     paper's code, the keys are constants (no gradient flows into them) and the ``q_p·k_p`` entry among the
     negatives is replaced by ``-10`` before dividing by ``τ`` (its weight ``exp(-10/τ)`` is nil).
@@ -383,7 +383,9 @@ def patch_nce_loss_per_example(queries, keys, temperature: float = NCE_TEMPERATU
     q = ops.cast(ops.convert_to_tensor(queries), "float32")
     k = ops.stop_gradient(ops.cast(ops.convert_to_tensor(keys), "float32"))
     if len(q.shape) != 3 or tuple(q.shape) != tuple(k.shape):
-        raise ValueError(f"queries and keys must both be (B, P, D); got {tuple(q.shape)} and {tuple(k.shape)}")
+        raise ValueError(
+            f"queries and keys must both be (B, P, D); got {tuple(q.shape)} and {tuple(k.shape)}"
+        )
     positive = ops.sum(q * k, axis=-1)  # (B, P)
     similarity = ops.einsum("bpd,bnd->bpn", q, k)  # (B, P, P)
     same = ops.eye(q.shape[1], dtype="bool")[None]  # (1, P, P): the positive pair again

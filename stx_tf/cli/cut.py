@@ -2,7 +2,8 @@
 
 The training options are generated from :class:`~stx_tf.cut.config.CUTConfig` (:mod:`stx_tf.cli.options`):
 ``stx cut train --help`` lists every field with its default. A CUT run folder holds the same
-``monet_generator.keras`` and checkpoints as a CycleGAN's, so ``stx cut export`` is ``stx cyclegan export``."""
+``monet_generator.keras`` and checkpoints as a CycleGAN's, so ``stx cut export`` is
+``stx cyclegan export``."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ def _train(args) -> int:
     config, data = _config_and_data(args)
     result = train(config, data=data, verbose=0 if args.quiet else "auto")
     lines = [
-        f"{config.mode}: {result.epochs_done} epochs of {result.steps_per_epoch} steps, {result.seconds:.0f} s",
+        f"{config.mode}: {result.epochs_done} epochs of {result.steps_per_epoch} steps, "
+        f"{result.seconds:.0f} s",
         result.stopped and f"stopped early: {result.stopped}",
         f"generator: {result.generator_path}",
         *(f"curves: {path}" for path in result.run.curves),
@@ -61,7 +63,9 @@ def register(subparsers) -> None:
     )
     sub = cut.add_subparsers(dest="cut_command", metavar="ACTION", required=True)
 
-    p = sub.add_parser("train", help="train (or resume) CUT or FastCUT; checkpoints, sample grids, loss curves")
+    p = sub.add_parser(
+        "train", help="train (or resume) CUT or FastCUT; checkpoints, sample grids, loss curves"
+    )
     add_data_option(p)
     add_quiet_option(p)
     add_config_options(p, CUTConfig)

@@ -42,10 +42,14 @@ class CUTConfig(Config):
                     "steps_per_execution", "steps_per_epoch", "samples", "num_patches", "head_units")
 
     out_dir: str = option("outputs/cut", help="run folder: checkpoints, samples, curves, generator")
-    resume: bool | str = option("auto", choices=RESUME_POLICIES,
-                                help="auto: continue a run found in out_dir; True: must continue; False: new run")
-    mode: str = option("cut", choices=tuple(MODES),
-                       help="cut: NCE weight 1 + identity NCE on paintings; fastcut: NCE weight 10, flips, no identity")
+    resume: bool | str = option(
+        "auto", choices=RESUME_POLICIES,
+        help="auto: continue a run found in out_dir; True: must continue; False: new run",
+    )
+    mode: str = option(
+        "cut", choices=tuple(MODES),
+        help="cut: NCE weight 1 + identity NCE on paintings; fastcut: NCE weight 10, flips, no identity",
+    )
     filters: int = option(64, help="ResNet generator width (64; 8 makes smoke runs fast)")
     res_blocks: int = option(9, help="ResNet blocks (9 at 256 px)")
     disc_filters: int = option(64, help="PatchGAN width (64)")
@@ -59,7 +63,9 @@ class CUTConfig(Config):
     lambda_gan: float = option(1.0, help="weight of the generator's adversarial loss")
     lambda_nce: float | None = option(None, help="PatchNCE weight; none: the mode's (CUT 1, FastCUT 10)")
     # Python-only: the CLI's bool flags cannot say "the mode's"; --mode sets both.
-    nce_idt: bool | None = option(None, cli=False, help="identity PatchNCE on paintings, NCE(G(y), y); None: the mode's")
+    nce_idt: bool | None = option(
+        None, cli=False, help="identity PatchNCE on paintings, NCE(G(y), y); None: the mode's"
+    )
     flip_equivariance: bool | None = option(
         None, cli=False, help="flip inputs and flip the query features back; None: the mode's"
     )
@@ -77,12 +83,16 @@ class CUTConfig(Config):
     jitter: bool = option(True, help="resize +12%% and random crop each training image")
     flip: bool = option(True, help="random horizontal flips of the training images")
     steps_per_epoch: int | None = option(None, help="cap on steps per epoch (default: all photos)")
-    steps_per_execution: int = option(1, help="train steps per compiled call (fewer host round trips; TPU: 8-64)")
+    steps_per_execution: int = option(
+        1, help="train steps per compiled call (fewer host round trips; TPU: 8-64)"
+    )
     time_budget: str | None = option(None, help="stop training before this much wall time, e.g. 2h50m")
     samples: int = option(4, help="fixed photos (and paintings) drawn in the per-epoch sample grid")
     keep_checkpoints: int = option(2, help="epoch checkpoints kept (newest)")
-    precision: str = option("auto", choices=PRECISIONS + tuple(ALIASES),
-                            help="auto: bf16 on TPU and bf16-native CPUs, fp16 on GPUs with tensor cores, else fp32")
+    precision: str = option(
+        "auto", choices=PRECISIONS + tuple(ALIASES),
+        help="auto: bf16 on TPU and bf16-native CPUs, fp16 on GPUs with tensor cores, else fp32",
+    )
     cache: bool = option(False, help="keep decoded images in memory (small data sets only)")
     skip_bad: bool = option(True, help="skip unreadable images/records with a warning and a count")
     seed: int = option(0, help="random seed (weights, shuffling, augmentation, patch choice)")
@@ -93,7 +103,9 @@ class CUTConfig(Config):
         if self.image_size % 4:
             raise ValueError(f"{name}.image_size must be a multiple of 4, got {self.image_size}")
         if not 0 <= self.decay_epochs <= self.epochs:
-            raise ValueError(f"{name}.decay_epochs must be in [0, epochs={self.epochs}], got {self.decay_epochs}")
+            raise ValueError(
+                f"{name}.decay_epochs must be in [0, epochs={self.epochs}], got {self.decay_epochs}"
+            )
         if self.time_budget is not None:
             parse_duration(self.time_budget)
         if self.diff_augment:

@@ -173,7 +173,8 @@ class CUT(keras.Model):
         """``λ_NCE``-weighted PatchNCE per example ``(B,)``, averaged over the encoder layers.
 
         Args:
-            source_features: the encoder's features of the input images (keys), one ``(B, h, w, C)`` per layer.
+            source_features: the encoder's features of the input images (the keys), one ``(B, h, w, C)``
+                per layer.
             generated: ``G``'s images ``(B, H, W, 3)``; their features are the queries.
             flipped: ``(B,)`` booleans of the inputs FastCUT flipped before ``G`` (their query features are
                 flipped back), or ``None``.
@@ -213,9 +214,10 @@ class CUT(keras.Model):
         nce_x = nce[:batch]
         fake_y = generated[:batch]
 
-        adversarial = self.lambda_gan * self.gen_loss_fn(frozen(self.monet_discriminator, self._augment(fake_y)))
-        fake_scores = self.monet_discriminator(self._augment(self.pool(fake_y, seed=self.step_seed)), training=True)
-        real_scores = self.monet_discriminator(self._augment(real_y), training=True)
+        judge = self.monet_discriminator
+        adversarial = self.lambda_gan * self.gen_loss_fn(frozen(judge, self._augment(fake_y)))
+        fake_scores = judge(self._augment(self.pool(fake_y, seed=self.step_seed)), training=True)
+        real_scores = judge(self._augment(real_y), training=True)
         disc = self.disc_loss_fn(real_scores, fake_scores, self.label_smoothing)
 
         out = {"adv_loss": adversarial, "nce_loss": nce_x, "disc_loss": disc, "discriminators": disc}

@@ -50,7 +50,9 @@ def nce_layer_names(generator: keras.Model, names) -> list[str]:
     return resolved
 
 
-def feature_model(generator: keras.Model, names, with_image: bool = False, name: str | None = None) -> keras.Model:
+def feature_model(
+    generator: keras.Model, names, with_image: bool = False, name: str | None = None
+) -> keras.Model:
     """A ``keras.Model`` over ``generator``'s own layers returning the features of layers ``names``
     (``[(B, h_l, w_l, C_l), ...]``), preceded by the generated image ``(B, H, W, 3)`` when ``with_image``:
     one pass both translates and encodes. Without the image it stops at the deepest layer asked for."""
@@ -109,7 +111,8 @@ class PatchHeads(layers.Layer):
         for i, shape in enumerate(input_shape):
             hidden = layers.Dense(self.units, activation="relu", kernel_initializer=init(),
                                   dtype=self.dtype_policy, name=f"head{i}_hidden")
-            out = layers.Dense(self.units, kernel_initializer=init(), dtype=self.dtype_policy, name=f"head{i}_out")
+            out = layers.Dense(self.units, kernel_initializer=init(), dtype=self.dtype_policy,
+                               name=f"head{i}_out")
             hidden.build((None, shape[-1]))
             out.build((None, self.units))
             self.mlps.append([hidden, out])
