@@ -354,9 +354,11 @@ def identity_loss(real, same):
 # ------------------------------------------------------------------------------------------ PatchNCE
 def l2_normalize(x, axis: int = -1, epsilon: float = 1e-7):
     """``x / (‖x‖₂ + ε)`` along ``axis``, in float32 (the projection of CUT's patch features onto the
-    unit sphere; ε as in the paper's code)."""
+    unit sphere; ε as in the paper's code). The norm is floored at ``ε`` inside the square root, so a zero
+    vector (a head whose ReLUs are all off) has a zero gradient instead of NaN."""
     x = ops.cast(ops.convert_to_tensor(x), "float32")
-    return x / (ops.sqrt(ops.sum(ops.square(x), axis=axis, keepdims=True)) + epsilon)
+    squared = ops.sum(ops.square(x), axis=axis, keepdims=True)
+    return x / (ops.sqrt(ops.maximum(squared, epsilon**2)) + epsilon)
 
 
 def patch_nce_loss_per_example(queries, keys, temperature: float = NCE_TEMPERATURE):
