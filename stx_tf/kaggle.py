@@ -55,8 +55,8 @@ class KernelSpec:
 _SAMPLE_NOTE = "a demo: without the competition data attached, the synthetic sample stands in"
 
 #: The notebook series and its Kaggle settings. Competition notebooks run with internet off (a
-#: requirement for submissions), so they install from the wheel dataset. Notebook 03 defaults to
-#: GPU T4 x2 (TensorFlow's MirroredStrategy, the best-tested path); its TPU v5e-8 path runs on JAX.
+#: requirement for submissions), so they install from the wheel dataset. Notebooks 03 and 05 (CUT) default
+#: to GPU T4 x2 (TensorFlow's MirroredStrategy, the best-tested path); their TPU v5e-8 path runs on JAX.
 KERNELS = (
     KernelSpec(
         "00_quickstart.ipynb",
@@ -95,6 +95,7 @@ KERNELS = (
         setup="needs_data=False",
         setup_note="faces, not the competition's data",
     ),
+    KernelSpec("05_monet_cut.ipynb", "stx_tf 05 Monet CUT", "gpu", competition=True, internet=False),
 )
 
 #: ``machine_shape`` values of Kaggle's kernel API per accelerator: ``NvidiaTeslaT4`` is two T4s,
