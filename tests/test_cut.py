@@ -4,10 +4,6 @@ gradients, the training driver (contract, resume, export), replicas, the planner
 from __future__ import annotations
 
 import math
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -16,7 +12,7 @@ import tensorflow as tf
 from contract import Painter, check_contract
 
 from stx_tf.cut.config import NCE_LAYERS, CUTConfig
-from stx_tf.cut.model import CUT, build_cut, flip_where
+from stx_tf.cut.model import CUT, NETS, build_cut, flip_where
 from stx_tf.cut.nets import PatchHeads, feature_model, gather_patches, nce_layer_names, sample_patch_ids
 from stx_tf.cyclegan.nets import resnet_generator
 from stx_tf.nn import StepSeed
@@ -318,56 +314,17 @@ def test_planner_measures_cut(data):
 
 
 # ------------------------------------------------------------------------------------------ replicas
-MIRRORED_CHECK = """
-import numpy as np, tensorflow as tf
-tf.config.set_logical_device_configuration(
-    tf.config.list_physical_devices("CPU")[0], [tf.config.LogicalDeviceConfiguration()] * 2)
-import keras
-from stx_tf.cut.config import CUTConfig
-from stx_tf.cut.model import NETS, build_cut
-# Every position of these layers is a patch (num_patches >= h*w): no random choice differs between replicas.
-config = CUTConfig(filters=4, res_blocks=1, disc_filters=4, image_size=32, num_patches=256, head_units=8,
-                   nce_layers=("down1", "down2", "res1_add"), adversarial_loss="bce")
-rng = np.random.default_rng(0)
-batch = tuple(rng.uniform(-1, 1, (4, 32, 32, 3)).astype("float32") for _ in range(2))
-
-def one_step(strategy, start=None):
-    with strategy.scope():
-        model = build_cut(config)
-        # Plain SGD: a wrongly scaled gradient shows (Adam's first step would hide it).
-        model.compile(keras.optimizers.SGD(0.5), adversarial_loss="bce", label_smoothing=0.1)
-    for name in NETS:
-        if start:
-            getattr(model, name).set_weights(start[name])
-    before = {name: getattr(model, name).get_weights() for name in NETS}
-    logs = model.fit(tf.data.Dataset.from_tensors(batch), verbose=0).history
-    return before, {name: getattr(model, name).get_weights() for name in NETS}, logs
-
-mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-assert mirrored.num_replicas_in_sync == 2
-start, single, single_logs = one_step(tf.distribute.get_strategy())
-_, multi, multi_logs = one_step(mirrored, start)
-worst, moved = 0.0, 0.0
-for name in NETS:
-    for a, b, s in zip(single[name], multi[name], start[name]):
-        worst = max(worst, float(np.abs(a - b).max()))
-        moved = max(moved, float(np.abs(a - s).max()))
-assert moved > 1e-4, "the step changed the weights"
-assert worst < 1e-5 * max(1.0, moved), (worst, moved)
-for key, value in single_logs.items():
-    np.testing.assert_allclose(multi_logs[key], value, rtol=1e-5)
-print("OK", worst, moved)
-"""
+#: Every position of these layers is a patch (num_patches >= h·w): no random choice differs between replicas.
+REPLICA_CONFIG = {"filters": 4, "res_blocks": 1, "disc_filters": 4, "image_size": 32, "num_patches": 256,
+                  "head_units": 8, "nce_layers": ["down1", "down2", "res1_add"]}
 
 
 def test_mirrored_step_equals_single_device_step():
     """One step on a global batch of 4 split over 2 logical CPUs gives the single-device weights (G, D and
-    the heads) and losses. Own process: logical devices must be configured before TensorFlow starts."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(Path(__file__).resolve().parents[1]))
-    proc = subprocess.run(
-        [sys.executable, "-c", MIRRORED_CHECK], capture_output=True, text=True, env=env, timeout=600
-    )
-    assert proc.returncode == 0 and "OK" in proc.stdout, proc.stdout + proc.stderr[-3000:]
+    the heads) and losses."""
+    from replicas import check_mirrored_step
+
+    check_mirrored_step("stx_tf.cut.model:build_cut", "stx_tf.cut.config:CUTConfig", REPLICA_CONFIG, NETS)
 
 
 # ------------------------------------------------------------------------------------------------ CLI

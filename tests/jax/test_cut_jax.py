@@ -13,7 +13,6 @@ import keras
 import numpy as np
 from contract import Painter, check_contract
 
-from stx_tf import strategy
 from stx_tf.cut.config import CUTConfig
 from stx_tf.cut.model import NETS, build_cut
 from stx_tf.cut.train import train
@@ -78,33 +77,12 @@ def test_fastcut_trains_under_jax(tmp_path):
     assert min(moved) > 0
 
 
-def _one_step(distribution):
-    keras.distribution.set_distribution(distribution)
-    keras.utils.set_random_seed(0)
-    # Every position of these layers is a patch (num_patches >= h*w): no random choice to differ.
-    model = build_cut(CUTConfig(**{**TINY, "num_patches": 256}, nce_layers=("down1", "down2", "res1_add"),
-                                adversarial_loss="bce"))
-    model.compile(keras.optimizers.SGD(0.5), adversarial_loss="bce", label_smoothing=0.1)
-    rng = np.random.default_rng(0)
-    batch = tuple(rng.uniform(-1, 1, (4, 32, 32, 3)).astype("float32") for _ in range(2))
-    before = {name: getattr(model, name).get_weights() for name in NETS}
-    logs = model.fit(batch[0], batch[1], batch_size=4, epochs=1, shuffle=False, verbose=0).history
-    return before, {name: getattr(model, name).get_weights() for name in NETS}, logs
-
-
 def test_data_parallel_step_equals_single_device_step():
-    start, single, single_logs = _one_step(None)
-    start2, multi, multi_logs = _one_step(strategy.get_distribution(verbose=False))
-    moved = worst = 0.0
-    for name in NETS:
-        for a, b, s, s2 in zip(single[name], multi[name], start[name], start2[name]):
-            np.testing.assert_array_equal(s, s2)
-            worst = max(worst, float(np.abs(a - b).max()))
-            moved = max(moved, float(np.abs(a - s).max()))
-    assert moved > 1e-4, "the step changed the weights"
-    assert worst < 1e-5 * max(1.0, moved), (worst, moved)
-    for key, value in single_logs.items():
-        np.testing.assert_allclose(multi_logs[key], value, rtol=1e-5)
+    from replicas import check_data_parallel_step
+
+    # Every position of these layers is a patch (num_patches >= h·w): no random choice to differ.
+    config = {**TINY, "num_patches": 256, "nce_layers": ["down1", "down2", "res1_add"]}
+    check_data_parallel_step("stx_tf.cut.model:build_cut", "stx_tf.cut.config:CUTConfig", config, NETS)
 
 
 EXPORT_UNDER_TF = """
