@@ -31,6 +31,7 @@ import keras
 from keras import ops
 
 from stx_tf import losses
+from stx_tf.cut.config import NCE_LAYERS
 from stx_tf.cut.nets import PatchHeads, feature_model, gather_patches, nce_layer_names, sample_patch_ids
 from stx_tf.cyclegan.model import ADVERSARIAL_LOSSES, BETA_1, LEARNING_RATE, default_optimizer
 from stx_tf.data.diffaugment import check_policy, diff_augment
@@ -83,7 +84,7 @@ class CUT(keras.Model):
         self,
         monet_generator: keras.Model,
         monet_discriminator: keras.Model,
-        nce_layers=("c7_pad", "down1", "down2", "res1_add", "res5_add"),
+        nce_layers=NCE_LAYERS,
         num_patches: int = 256,
         head_units: int = 256,
         temperature: float = losses.NCE_TEMPERATURE,
