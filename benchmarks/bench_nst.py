@@ -81,7 +81,7 @@ def per_step_times(objective, content: np.ndarray, cfg, precisions, rounds: int 
     runners = {"tutorial": tutorial_step_fn(objective, content)[1]}
     for precision in precisions:
         fast = copy.copy(objective)  # same targets
-        fast.step_extractor = nst._extractor(cfg, precision)
+        fast.step_extractor = nst.extractor(cfg, precision)
         run = nst.adam_runner(fast, keras.Variable(content[None]), cfg)
         runners[f"ours ({precision})"] = lambda run=run: run(cfg.steps_per_call).numpy()
     k = cfg.steps_per_call
@@ -148,13 +148,13 @@ def main(argv=None) -> int:
     )
     content, style = nst.demo_images(args.content, args.style, max_dim=args.size)
     cfg = nst.StylizeConfig(backbone=args.backbone, weights=weights, max_dim=args.size).resolved()
-    objective = nst.StyleObjective(nst._extractor(cfg), content, [style], cfg)
+    objective = nst.StyleObjective(nst.extractor(cfg), content, [style], cfg)
     print(
         f"backbone={cfg.backbone} weights={weights} content={content.shape[1]}x{content.shape[0]} "
         f"style layers={cfg.style_layers} content layers={cfg.content_layers} λ={cfg.content_weight} tv={cfg.tv_weight}"
     )
 
-    precision = nst.resolve_precision("auto")
+    precision = nst.step_policy("auto")
     precisions = [precision] + (["float32"] if precision != "float32" else [])
     steps = per_step_times(objective, content, cfg, precisions)
     tutorial_step = steps.pop("tutorial")

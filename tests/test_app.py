@@ -239,7 +239,7 @@ def test_instant_painters(studio, files):
     assert np.abs(same.image.astype(int) - same.photo.astype(int)).max() <= 1
     photo = np.random.default_rng(0).uniform(size=(8, 8, 3)).astype(np.float32)
     kept = blend(photo, np.full_like(photo, 0.5), 1.0, preserve_colors=True)
-    from stx_tf.nst import rgb_to_yiq
+    from stx_tf.data.imageops import rgb_to_yiq
 
     assert np.abs(rgb_to_yiq(kept)[..., 0] - 0.5).mean() < 0.01  # the painting's luminance (up to clipping)
     assert np.corrcoef(rgb_to_yiq(kept)[..., 1].ravel(), rgb_to_yiq(photo)[..., 1].ravel())[0, 1] > 0.9

@@ -234,7 +234,7 @@ def run_generator(model, image: np.ndarray) -> np.ndarray:
     The image is reflect-padded to the multiple the generator's strides need and cropped back; a generator
     built for a fixed size gets the image resized to it and back.
     """
-    from stx_tf.nst import resize
+    from stx_tf.data.imageops import resize
 
     height, width = image.shape[:2]
     fixed = tuple(model.input_shape[1:3])

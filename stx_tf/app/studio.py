@@ -115,14 +115,12 @@ def resize_longer(image: np.ndarray, size: int) -> np.ndarray:
 def blend(photo: np.ndarray, painted: np.ndarray, strength: float, preserve_colors: bool) -> np.ndarray:
     """Post-process an instant painting (floats in [0, 1]): colour preservation, then the strength mix.
 
-    ``preserve_colors`` keeps the painting's luminance with the photo's chrominance (YIQ, as
-    :mod:`stx_tf.nst` does for Gatys); ``strength`` mixes ``strength · painting + (1 - strength) · photo``.
+    ``preserve_colors`` keeps the painting's luminance with the photo's chrominance (YIQ,
+    :func:`stx_tf.data.imageops.keep_colours`); ``strength`` mixes ``strength · painting + (1 - strength) · photo``.
     """
-    from stx_tf.nst import rgb_to_yiq, yiq_to_rgb
+    from stx_tf.data.imageops import keep_colours
 
-    out = painted
-    if preserve_colors:
-        out = yiq_to_rgb(np.concatenate([rgb_to_yiq(out)[..., :1], rgb_to_yiq(photo)[..., 1:]], axis=-1))
+    out = keep_colours(painted, photo) if preserve_colors else painted
     strength = float(np.clip(strength, 0.0, 1.0))
     return np.clip(strength * out + (1.0 - strength) * photo, 0.0, 1.0)
 
