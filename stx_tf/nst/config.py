@@ -54,6 +54,7 @@ class StylizeConfig:
     style_strength: float = 1.0  # 0 = the photo's own style, 1 = the painting's, >1 exaggerates
     preserve_color: bool = False  # luminance-only transfer, keeping the photo's colours
     init: str = "content"  # "content", "noise", "style" or "instant" (stx_tf.arbitrary's painting)
+    instant_model: object = None  # init="instant": the arbitrary-style model (default: found as usual)
     multiscale: int = 1  # number of scales (1 = off; 2 = half size first, then full size)
     coarse_steps: int | None = None  # steps at each coarse scale (default: half of epochs * steps)
     steps_per_call: int = 20  # optimisation steps between progress updates
