@@ -315,7 +315,7 @@ def test_cli_instant_and_gatys_from_instant(pair_dir, tmp_path, rgb_factory, cap
         "-q",
     ]
     assert main(gatys) == 0 and Image.open(out).size == (48, 36)
-    assert main(args[:5] + ["-o", str(out), "--method", "instant", "--model", str(tmp_path / "none")]) == 2
+    assert main(args[:3] + ["-o", str(out), "--method", "instant", "--model", str(tmp_path / "none")]) == 2
     assert "no such file" in capsys.readouterr().err
 
 
