@@ -73,10 +73,10 @@ def nets():
     return FakeNets()
 
 
-@pytest.fixture(scope="module")
-def pair_dir(tmp_path_factory, nets):
-    """A fake TFLite pair, named like TensorFlow Lite's example files."""
-    folder = tmp_path_factory.mktemp("magenta_arbitrary_style")
+def write_fake_pair(folder, nets=None):
+    """A fake TFLite pair in ``folder``, named like TensorFlow Lite's example files (the web demo's tests
+    use it too)."""
+    nets = nets or FakeNets()
     predict = _tflite(tf.function(nets.predict), tf.TensorSpec([1, 256, 256, 3]))
     transfer = _tflite(
         tf.function(lambda c, v: nets.transfer(c, v, (SIDE, SIDE))),
@@ -86,6 +86,11 @@ def pair_dir(tmp_path_factory, nets):
     (folder / "style_predict_f16_256.tflite").write_bytes(predict)
     (folder / "style_transfer_f16_384.tflite").write_bytes(transfer)
     return folder
+
+
+@pytest.fixture(scope="module")
+def pair_dir(tmp_path_factory, nets):
+    return write_fake_pair(tmp_path_factory.mktemp("magenta_arbitrary_style"), nets)
 
 
 @pytest.fixture(scope="module")
