@@ -123,7 +123,7 @@ def browser_timings(url, photo, style, preset_label, args) -> dict[str, list[flo
         shot = Path(args.screenshot)
         page.screenshot(path=str(shot.with_name(f"{shot.stem}_fast{shot.suffix}")), full_page=True)
         for _ in range(args.gatys_repeats):
-            prepare("Any painting: upload a style image (Gatys, slower)")
+            prepare("Any painting — best quality (slower)")
             upload(page, "style", style)
             set_number(page, "steps", args.steps)
             out["gatys"].append(timed(lambda: paint_and_wait(page, "Done", timeout=600_000)))

@@ -105,6 +105,11 @@ def images(rgb_factory):
     return rgb_factory(1, 64)[:48].astype(np.float32) / 255, rgb_factory(2, 80).astype(np.float32) / 255
 
 
+def _square(image: np.ndarray) -> np.ndarray:
+    """The prediction network's input for a float image in [0, 1]."""
+    return style_square((image * 255 + 0.5).astype(np.uint8), 256)
+
+
 def _reference(nets, photo, vector):
     return nets.transfer(tf.constant(photo[None]), tf.constant(vector.reshape(1, 1, 1, -1))).numpy()[0]
 
@@ -116,8 +121,8 @@ def test_tflite_pair_paints_any_size_like_the_graph(pair_dir, nets, images):
     photo, style = images
     net = arbitrary.load_model(pair_dir)
     assert isinstance(net, models.TFLitePair) and net.style_size == 256
-    vector = net.style_vector(style_square(style, 256))
-    expected = nets.predict(tf.constant(style_square(style, 256)[None])).numpy().reshape(-1)
+    vector = net.style_vector(_square(style))
+    expected = nets.predict(tf.constant(_square(style)[None])).numpy().reshape(-1)
     np.testing.assert_allclose(vector, expected, atol=1e-4)
     for shape in ((SIDE, SIDE), (48, 64), (20, 36)):
         out = net.transfer(photo[: shape[0], : shape[1]], vector)
@@ -127,10 +132,31 @@ def test_tflite_pair_paints_any_size_like_the_graph(pair_dir, nets, images):
     assert image.shape == (48, 61, 3) and image.dtype == np.float32
 
 
-def test_paint_keeps_the_size_of_large_photos(pair_dir, rgb_factory):
-    big = rgb_factory(3, 300)[:, :250]  # uint8, 300x250: painted at 64 px, resized back
-    image = arbitrary.paint(big, rgb_factory(4, 40), model=pair_dir, paint_size=64)
+def test_paint_keeps_the_size_of_large_photos(pair_dir, rgb_factory, monkeypatch):
+    from stx_tf.arbitrary.paint import paint_shape
+
+    assert paint_shape(768, 1024, 384) == (333, 443)  # about 384² pixels, the photo's aspect
+    assert paint_shape(100, 80, 384) == (100, 80) and paint_shape(768, 1024, None) == (768, 1024)
+    net = arbitrary.load_model(pair_dir)
+    seen, transfer = [], net.transfer
+    monkeypatch.setattr(net, "transfer", lambda x, v: seen.append(x.shape) or transfer(x, v))
+    big = rgb_factory(3, 300)[:, :250]  # uint8, 300x250: painted at about 64² pixels, resized back
+    image = arbitrary.paint(big, rgb_factory(4, 40), model=net, paint_size=64)
     assert image.shape == (300, 250, 3) and 0.0 <= image.min() <= image.max() <= 1.0
+    assert seen == [(72, 60, 3)]  # 70x58 padded to multiples of 4
+
+
+def test_tensorflow_lite_runtime_without_litert(pair_dir, images, monkeypatch):
+    import sys
+
+    photo, style = images
+    expected = models.TFLitePair(*models._pair_in(pair_dir)).transfer(photo, np.ones(DIM, np.float32))
+    monkeypatch.setitem(sys.modules, "ai_edge_litert", None)  # not installed
+    monkeypatch.setitem(sys.modules, "ai_edge_litert.interpreter", None)
+    monkeypatch.setitem(sys.modules, "ai_edge_litert.schema_py_generated", None)
+    assert models.interpreter_class() is tf.lite.Interpreter
+    out = models.TFLitePair(*models._pair_in(pair_dir)).transfer(photo, np.ones(DIM, np.float32))
+    np.testing.assert_allclose(out, expected, atol=1e-5)
 
 
 def test_strength_blends_with_the_photos_own_style(pair_dir, nets, images):
@@ -138,7 +164,7 @@ def test_strength_blends_with_the_photos_own_style(pair_dir, nets, images):
     net = arbitrary.load_model(pair_dir)
     cache = StyleCache()
     kw = {"model": net, "paint_size": None, "cache": cache}
-    own, painting = net.style_vector(style_square(photo, 256)), net.style_vector(style_square(style, 256))
+    own, painting = net.style_vector(_square(photo)), net.style_vector(_square(style))
     zero = arbitrary.paint(photo, style, 0.0, **kw)
     np.testing.assert_allclose(
         zero, arbitrary.paint(photo, photo, 1.0, **kw), atol=2 / 255
@@ -155,7 +181,7 @@ def test_several_paintings_blend_their_vectors(pair_dir, nets, images, rgb_facto
     photo, style = images
     other = rgb_factory(5, 70).astype(np.float32) / 255
     net = arbitrary.load_model(pair_dir)
-    v1, v2 = (net.style_vector(style_square(s, 256)) for s in (style, other))
+    v1, v2 = (net.style_vector(_square(s)) for s in (style, other))
     mixed = arbitrary.paint(photo, [style, other], weights=[3, 1], model=net, paint_size=None)
     np.testing.assert_allclose(mixed, _reference(nets, photo, 0.75 * v1 + 0.25 * v2), atol=2 / 255)
     with pytest.raises(ValueError, match="weights"):
@@ -240,10 +266,8 @@ def test_saved_model_is_split_at_the_bottleneck(saved_dir, pair_dir, images):
     photo, style = images
     net = arbitrary.load_model(saved_dir)
     assert isinstance(net, models.SavedModelPair) and net.splits
-    one_call = np.asarray(
-        net.module(tf.constant(photo[None]), tf.constant(style_square(style, 256)[None]))[0]
-    )[0]
-    np.testing.assert_allclose(net.stylize(photo, style_square(style, 256)), one_call, atol=1e-5)
+    one_call = np.asarray(net.module(tf.constant(photo[None]), tf.constant(_square(style)[None]))[0])[0]
+    np.testing.assert_allclose(net.stylize(photo, _square(style)), one_call, atol=1e-5)
     from_saved = arbitrary.paint(photo, style, 0.7, model=net, paint_size=None)
     from_tflite = arbitrary.paint(photo, style, 0.7, model=pair_dir, paint_size=None)
     np.testing.assert_allclose(from_saved, from_tflite, atol=2 / 255)  # same networks, two file formats
@@ -270,7 +294,7 @@ def test_saved_model_bottleneck_found_by_shape_and_unsplittable_fallback(tmp_pat
     flat = arbitrary.load_model(tmp_path / "flat")
     assert not flat.splits
     image = arbitrary.paint(photo, style, model=flat, paint_size=None)
-    square = tf.constant(style_square(style, 256)[None])
+    square = tf.constant(_square(style)[None])
     np.testing.assert_allclose(image, flat_nets(tf.constant(photo[None]), square)[0].numpy()[0], atol=2 / 255)
     with pytest.raises(ValueError, match="strength and several paintings need"):
         arbitrary.paint(photo, style, 0.5, model=flat)

@@ -285,7 +285,8 @@ def run_instant(
     painter: Painter, model, image: np.ndarray, style: np.ndarray | None = None, **paint_kw
 ) -> np.ndarray:
     """Apply an instant painter (``model`` from :func:`load_painter_model`) to a float ``[0, 1]`` image
-    (``style``, ``paint_kw``: the painting and :func:`stx_tf.arbitrary.paint`'s options, any painting only)."""
+    (any painting: uint8 images too; ``style``, ``paint_kw``: the painting and :func:`stx_tf.arbitrary.paint`'s
+    options)."""
     if painter.kind == "arbitrary":
         from stx_tf.arbitrary import paint
 

@@ -262,12 +262,7 @@ class Studio:
             strength = float(np.clip(request.strength, 0.0, 1.0))
             if painter.kind == "arbitrary":  # strength and colours: on the style vector / by the painter
                 image = run_instant(
-                    painter,
-                    model,
-                    _to_float(photo),
-                    _to_float(style),
-                    strength=strength,
-                    preserve_colors=request.preserve_colors,
+                    painter, model, photo, style, strength=strength, preserve_colors=request.preserve_colors
                 )
             else:
                 painted = run_instant(painter, model, _to_float(photo))

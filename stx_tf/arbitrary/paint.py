@@ -10,11 +10,12 @@ work on the vectors (Ghiasi et al. 2017, https://arxiv.org/abs/1705.06830, secti
 * **colour preservation**: the painting's luminance with the photo's chrominance (YIQ,
   :func:`stx_tf.data.imageops.keep_colours`, as Gatys et al. 2016 https://arxiv.org/abs/1606.05897).
 
-Sizes: the network paints at ``paint_size`` (the longer side, aspect kept; ``None``: the photo's own
-size) and the result is resized back to the photo's size, so the output always has the photo's size.
-``paint_size`` is also the brush: the network's strokes have a fixed size in pixels, so a smaller
-``paint_size`` gives larger strokes relative to the picture. Content sides are reflect-padded to the
-network's multiple (4) and cropped back.
+Sizes: the network paints the photo, aspect kept, at about ``paint_size²`` pixels (the area of its own
+384×384 input by default: the work of one pass of the shipped network, without padding the picture to a
+square; ``None``: at the photo's own size), and the result is resized (Lanczos) back to the photo's size,
+so the output always has the photo's size. ``paint_size`` is also the brush: the network's strokes have
+a fixed size in pixels, so a smaller ``paint_size`` gives larger strokes relative to the picture. Sides
+are reflect-padded to the network's multiple (4) and cropped back. Pixels stay 8-bit until the network.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ from PIL import Image
 
 from stx_tf.arbitrary.models import StyleNetworks, load_model
 
-#: Longer side the network paints at by default (measured choice: ``benchmarks/README.md``).
-PAINT_SIZE = 512
+#: The network paints about ``PAINT_SIZE²`` pixels by default (the shipped network's 384×384; measured
+#: against the alternatives in ``benchmarks/README.md``).
+PAINT_SIZE = 384
 #: Smallest accepted sides: photo (the network's three strided layers) and painting.
 MIN_CONTENT, MIN_STYLE = 16, 4
 
@@ -49,7 +51,7 @@ class StyleCache:
         self._lock = threading.Lock()
 
     def vector(self, model: StyleNetworks, key, load) -> np.ndarray:
-        """The vector of the image ``load()`` returns (a float ``(H, W, 3)``), computed once per ``key``."""
+        """The vector of the image ``load()`` returns (uint8 ``(H, W, 3)``), computed once per ``key``."""
         key = (model.name, key)
         with self._lock:
             if key in self._vectors:
@@ -73,19 +75,26 @@ CACHE = StyleCache()
 
 
 def style_square(image: np.ndarray, size: int) -> np.ndarray:
-    """The centre square of ``image`` resized to ``size × size`` (what the prediction network takes)."""
+    """The centre square of a uint8 ``image`` resized to ``size × size``, float32 in [0, 1] (what the
+    prediction network takes)."""
     height, width = image.shape[:2]
     side = min(height, width)
     top, left = (height - side) // 2, (width - side) // 2
-    return resample(image[top : top + side, left : left + side], size, size)
+    return resample(image[top : top + side, left : left + side], size, size).astype(np.float32) / 255.0
 
 
 def resample(image: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Float ``(H, W, 3)`` in [0, 1] resized with Lanczos on 8-bit RGB (PIL), back to float32 in [0, 1]."""
+    """uint8 ``(H, W, 3)`` resized with Lanczos (PIL)."""
     if image.shape[:2] == (height, width):
-        return np.asarray(image, np.float32)
-    rgb = Image.fromarray(np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8))
-    return np.asarray(rgb.resize((width, height), Image.LANCZOS, reducing_gap=3.0), np.float32) / 255.0
+        return image
+    return np.asarray(Image.fromarray(image).resize((width, height), Image.LANCZOS, reducing_gap=3.0))
+
+
+def paint_shape(height: int, width: int, paint_size: int | None) -> tuple[int, int]:
+    """The size the network paints a ``height × width`` photo at: about ``paint_size²`` pixels, the
+    photo's aspect, never larger than the photo (``None``: the photo's size)."""
+    scale = 1.0 if not paint_size else min(1.0, paint_size / np.sqrt(height * width))
+    return max(MIN_CONTENT, round(height * scale)), max(MIN_CONTENT, round(width * scale))
 
 
 def _key(source) -> tuple:
@@ -100,11 +109,23 @@ def _key(source) -> tuple:
 
 
 def _load(source, min_dim: int, name: str) -> np.ndarray:
-    from stx_tf.data.images import load_image
+    """uint8 RGB ``(H, W, 3)`` of a path, bytes or array (grey / RGBA / float arrays converted)."""
+    from stx_tf.data.images import load_image, read_image_file
 
-    if isinstance(source, str | Path) and not Path(source).is_file():
-        raise ValueError(f"{source}: no such file")
-    return load_image(source, min_dim=min_dim, name=name if isinstance(source, np.ndarray) else None)
+    if isinstance(source, np.ndarray):
+        image = source if source.dtype == np.uint8 and source.ndim == 3 and source.shape[-1] == 3 else None
+        if image is None:
+            return np.clip(load_image(source, min_dim=min_dim, name=name) * 255.0 + 0.5, 0, 255).astype(
+                np.uint8
+            )
+    else:
+        image = read_image_file(source, None if isinstance(source, str | Path) else name)
+    if min(image.shape[:2]) < min_dim:
+        label = source if isinstance(source, str | Path) else name
+        raise ValueError(
+            f"{label}: {image.shape[1]}x{image.shape[0]} is too small (the shorter side must be at least {min_dim} px)"
+        )
+    return image
 
 
 def _as_list(style) -> list:
@@ -150,8 +171,8 @@ def paint(
         strength: 0 = the photo's own style, 1 = the painting's (blended as style vectors).
         weights: relative weights of several paintings (default equal).
         preserve_colors: keep the photo's colours, take the painting's luminance.
-        paint_size: longer side the network paints at (``None``: the photo's size); the result is resized
-            back to the photo's size either way.
+        paint_size: the network paints about ``paint_size²`` pixels, the photo's aspect (``None``: the
+            photo's size); the result is resized back to the photo's size either way.
         model: a folder / file of the networks or a loaded :class:`~stx_tf.arbitrary.models.StyleNetworks`
             (default: :func:`~stx_tf.arbitrary.models.find_model`).
         cache: the style-vector cache (default the process-wide :data:`CACHE`).
@@ -169,8 +190,7 @@ def paint(
     cache = cache or CACHE
     photo = _load(content, MIN_CONTENT, "photo")
     height, width = photo.shape[:2]
-    scale = 1.0 if not paint_size else min(1.0, paint_size / max(height, width))
-    small = resample(photo, max(MIN_CONTENT, round(height * scale)), max(MIN_CONTENT, round(width * scale)))
+    small = resample(photo, *paint_shape(height, width, paint_size)).astype(np.float32) / 255.0
     if not net.splits:  # a SavedModel without reachable vectors: the one-call path
         if strength != 1.0 or len(_as_list(style)) > 1:
             raise ValueError(f"{net.name}: strength and several paintings need the TFLite pair ({strength=})")
@@ -182,11 +202,11 @@ def paint(
             own = cache.vector(net, _key(content), lambda: photo)
             vector = float(strength) * vector + (1.0 - float(strength)) * own
         painted = _padded(lambda x: net.transfer(x, vector), small, net)
-    painted = resample(painted, height, width)
+    painted = resample((painted * 255.0 + 0.5).astype(np.uint8), height, width).astype(np.float32) / 255.0
     if preserve_colors:
         from stx_tf.data.imageops import keep_colours
 
-        painted = keep_colours(painted, photo)
+        painted = keep_colours(painted, photo.astype(np.float32) / 255.0)
     return painted
 
 
