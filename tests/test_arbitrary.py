@@ -135,15 +135,15 @@ def test_tflite_pair_paints_any_size_like_the_graph(pair_dir, nets, images):
 def test_paint_keeps_the_size_of_large_photos(pair_dir, rgb_factory, monkeypatch):
     from stx_tf.arbitrary.paint import paint_shape
 
-    assert paint_shape(768, 1024, 384) == (333, 443)  # about 384² pixels, the photo's aspect
+    assert paint_shape(768, 1024, 384) == (288, 384)  # the longer side, the photo's aspect
     assert paint_shape(100, 80, 384) == (100, 80) and paint_shape(768, 1024, None) == (768, 1024)
     net = arbitrary.load_model(pair_dir)
     seen, transfer = [], net.transfer
     monkeypatch.setattr(net, "transfer", lambda x, v: seen.append(x.shape) or transfer(x, v))
-    big = rgb_factory(3, 300)[:, :250]  # uint8, 300x250: painted at about 64² pixels, resized back
+    big = rgb_factory(3, 300)[:, :250]  # uint8, 300x250: painted at 64x53, resized back
     image = arbitrary.paint(big, rgb_factory(4, 40), model=net, paint_size=64)
     assert image.shape == (300, 250, 3) and 0.0 <= image.min() <= image.max() <= 1.0
-    assert seen == [(72, 60, 3)]  # 70x58 padded to multiples of 4
+    assert seen == [(64, 56, 3)]  # 64x53 padded to multiples of 4
 
 
 def test_tensorflow_lite_runtime_without_litert(pair_dir, images, monkeypatch):

@@ -10,10 +10,9 @@ work on the vectors (Ghiasi et al. 2017, https://arxiv.org/abs/1705.06830, secti
 * **colour preservation**: the painting's luminance with the photo's chrominance (YIQ,
   :func:`stx_tf.data.imageops.keep_colours`, as Gatys et al. 2016 https://arxiv.org/abs/1606.05897).
 
-Sizes: the network paints the photo, aspect kept, at about ``paint_size²`` pixels (the area of its own
-384×384 input by default: the work of one pass of the shipped network, without padding the picture to a
-square; ``None``: at the photo's own size), and the result is resized (Lanczos) back to the photo's size,
-so the output always has the photo's size. ``paint_size`` is also the brush: the network's strokes have
+Sizes: the network paints the photo with its longer side at ``paint_size`` (384 by default, the side of
+the shipped network's input; aspect kept, no padding to a square; ``None``: at the photo's own size), and
+the result is resized (Lanczos) back to the photo's size, so the output always has the photo's size. ``paint_size`` is also the brush: the network's strokes have
 a fixed size in pixels, so a smaller ``paint_size`` gives larger strokes relative to the picture. Sides
 are reflect-padded to the network's multiple (4) and cropped back. Pixels stay 8-bit until the network.
 """
@@ -31,8 +30,8 @@ from PIL import Image
 
 from stx_tf.arbitrary.models import StyleNetworks, load_model
 
-#: The network paints about ``PAINT_SIZE²`` pixels by default (the shipped network's 384×384; measured
-#: against the alternatives in ``benchmarks/README.md``).
+#: Longer side the network paints at by default (the shipped network's 384; the alternatives are measured
+#: in ``benchmarks/README.md``).
 PAINT_SIZE = 384
 #: Smallest accepted sides: photo (the network's three strided layers) and painting.
 MIN_CONTENT, MIN_STYLE = 16, 4
@@ -91,9 +90,9 @@ def resample(image: np.ndarray, height: int, width: int) -> np.ndarray:
 
 
 def paint_shape(height: int, width: int, paint_size: int | None) -> tuple[int, int]:
-    """The size the network paints a ``height × width`` photo at: about ``paint_size²`` pixels, the
+    """The size the network paints a ``height × width`` photo at: the longer side ``paint_size``, the
     photo's aspect, never larger than the photo (``None``: the photo's size)."""
-    scale = 1.0 if not paint_size else min(1.0, paint_size / np.sqrt(height * width))
+    scale = 1.0 if not paint_size else min(1.0, paint_size / max(height, width))
     return max(MIN_CONTENT, round(height * scale)), max(MIN_CONTENT, round(width * scale))
 
 
@@ -171,8 +170,8 @@ def paint(
         strength: 0 = the photo's own style, 1 = the painting's (blended as style vectors).
         weights: relative weights of several paintings (default equal).
         preserve_colors: keep the photo's colours, take the painting's luminance.
-        paint_size: the network paints about ``paint_size²`` pixels, the photo's aspect (``None``: the
-            photo's size); the result is resized back to the photo's size either way.
+        paint_size: longer side the network paints at (``None``: the photo's size); the result is
+            resized back to the photo's size either way.
         model: a folder / file of the networks or a loaded :class:`~stx_tf.arbitrary.models.StyleNetworks`
             (default: :func:`~stx_tf.arbitrary.models.find_model`).
         cache: the style-vector cache (default the process-wide :data:`CACHE`).

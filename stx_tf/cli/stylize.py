@@ -115,8 +115,8 @@ def register(subparsers) -> None:
         "--paint-size",
         type=int,
         default=None,
-        help="instant: longer side the network paints at, then resized to the photo's size (512; 0 = "
-        "the photo's size; smaller = bigger strokes)",
+        help="instant: longer side the network paints at, then resized to the photo's size (384; 0 = "
+        "the photo's size: sharper, slower; smaller = bigger strokes)",
     )
     p.add_argument(
         "--style-weights", type=float, nargs="+", default=None, help="relative weight of each style"
