@@ -290,7 +290,7 @@ def run_instant(
     if painter.kind == "arbitrary":
         from stx_tf.arbitrary import paint
 
-        return paint(image, style if style is not None else image, model=model, paint_size=None, **paint_kw)
+        return paint(image, style if style is not None else image, model=model, **paint_kw)
     if painter.kind == "fast_style":
         return np.clip(np.asarray(model(image[None]))[0], 0.0, 1.0)
     return run_generator(model, image)
