@@ -38,6 +38,9 @@ SHARED = Path(os.environ.get("STX_SHARED", ROOT.parent / "shared"))
 MODEL = SHARED / "weights" / "magenta_arbitrary_style"
 PHOTO = SHARED / "data" / "content" / "neural-style__tubingen.jpg"
 PAINTINGS = sorted((SHARED / "data" / "styles").glob("*.jpg"))
+#: True once the before/after images of the result are loaded and decoded in the page.
+SHOWN = """() => { const imgs = [...document.querySelectorAll('#result img')];
+  return imgs.length >= 2 && imgs.every(i => i.complete && i.naturalWidth > 0); }"""
 
 
 def cpu_line() -> str:
@@ -196,6 +199,7 @@ def bench_web(args, photo: Path, paintings: list[Path]) -> None:
                 set_number(page, "size", 1024)
                 start = time.perf_counter()
                 status = paint_and_wait(page, "Done", timeout=120_000)
+                page.wait_for_function(SHOWN, timeout=120_000)  # the picture itself, decoded in the page
                 if i:
                     seconds.append(time.perf_counter() - start)
             page.screenshot(path=str(Path(args.out) / "arbitrary_web.png"), full_page=True)

@@ -355,7 +355,9 @@ def test_gatys_init_instant_starts_from_the_instant_painting(pair_dir, rgb_facto
     photo, style = rgb_factory(1, 48).astype(np.float32) / 255, rgb_factory(2, 48).astype(np.float32) / 255
     cfg = nst.StylizeConfig(backbone="squeezenet", weights=None, init="instant", instant_model=str(pair_dir))
     start = _initial_image(cfg.resolved(), photo, [style], None, None)
-    np.testing.assert_allclose(start, arbitrary.paint(photo, style, model=pair_dir), atol=1e-6)
+    np.testing.assert_allclose(
+        start, arbitrary.paint(photo, style, model=pair_dir, paint_size=None), atol=1e-6
+    )
 
 
 # ---------------------------------------------------------------------------------------- real model

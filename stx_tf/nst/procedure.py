@@ -183,7 +183,9 @@ def _initial_image(cfg, content, styles, style_weights, rng) -> np.ndarray:
         from stx_tf import arbitrary
 
         strength = min(max(cfg.style_strength, 0.0), 1.0)
-        return arbitrary.paint(content, styles, strength, weights=style_weights, model=cfg.instant_model)
+        return arbitrary.paint(
+            content, styles, strength, weights=style_weights, paint_size=None, model=cfg.instant_model
+        )
     if cfg.init == "content":
         return content.copy()
     if cfg.init == "style":
