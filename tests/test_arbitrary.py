@@ -58,7 +58,7 @@ class FakeNets(tf.Module):
         x = tf.image.resize(x, [height, width], method="nearest")
         return tf.sigmoid(tf.nn.conv2d(x, self.c4, 1, "SAME") + 2.0 * (content - 0.5))
 
-    @tf.function(input_signature=[tf.TensorSpec([1, None, None, 3]), tf.TensorSpec([1, None, None, 3])])
+    @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3]), tf.TensorSpec([None, None, None, 3])])
     def __call__(self, content, style):
         return [self.transfer(content, self.predict(style))]
 
@@ -298,6 +298,23 @@ def test_saved_model_bottleneck_found_by_shape_and_unsplittable_fallback(tmp_pat
     np.testing.assert_allclose(image, flat_nets(tf.constant(photo[None]), square)[0].numpy()[0], atol=2 / 255)
     with pytest.raises(ValueError, match="strength and several paintings need"):
         arbitrary.paint(photo, style, 0.5, model=flat)
+
+
+def test_saved_model_with_a_signature_only(tmp_path, nets, images):
+    """A SavedModel that is not callable but has one signature (keyword inputs, a dict of outputs)."""
+    photo, style = images
+    holder = tf.Module()
+    holder.nets = nets
+    spec = tf.TensorSpec([None, None, None, 3])
+    stylize = tf.function(lambda content, style: {"image": nets.transfer(content, nets.predict(style))})
+    signature = stylize.get_concrete_function(spec, spec)
+    tf.saved_model.save(holder, str(tmp_path / "sig_arbitrary"), signatures={"serving_default": signature})
+    net = arbitrary.load_model(tmp_path / "sig_arbitrary")
+    assert isinstance(net, models.SavedModelPair) and net.splits
+    expected = nets(tf.constant(photo[None]), tf.constant(_square(style)[None]))[0].numpy()[0]
+    np.testing.assert_allclose(net.stylize(photo, _square(style)), expected, atol=1e-5)
+    net.splits = False  # the one-call path, with keywords
+    np.testing.assert_allclose(net.stylize(photo, _square(style)), expected, atol=1e-5)
 
 
 def test_corrupt_saved_model(tmp_path, images):

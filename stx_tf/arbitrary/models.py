@@ -288,7 +288,12 @@ class SavedModelPair(StyleNetworks):
             return super().stylize(content, style)
         import tensorflow as tf
 
-        out = self._call(tf.constant(content[None], tf.float32), tf.constant(style[None], tf.float32))
+        inputs = tf.constant(content[None], tf.float32), tf.constant(style[None], tf.float32)
+        args, kwargs = self._call.structured_input_signature
+        if kwargs and not args:  # a signature takes keywords; TF Hub's: placeholder (content), placeholder_1
+            out = self._call(**dict(zip(sorted(kwargs), inputs)))
+        else:
+            out = self._call(*inputs)
         out = (
             out[0]
             if isinstance(out, list | tuple)
