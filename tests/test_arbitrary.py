@@ -252,6 +252,14 @@ def test_missing_and_corrupt_models(tmp_path, pair_dir, images, monkeypatch):
     )
     with pytest.raises(ValueError, match="style_predict_f16_256.tflite: not a readable TFLite model"):
         arbitrary.paint(photo, style, model=broken)
+    (broken / "style_predict_f16_256.tflite").write_bytes(
+        (pair_dir / "style_predict_f16_256.tflite").read_bytes()
+    )
+    (broken / "style_transfer_f16_384.tflite").write_bytes(
+        b"\x10\x00\x00\x00TFL3" + b"\x00" * 64
+    )  # truncated
+    with pytest.raises(ValueError, match="style_transfer_f16_384.tflite: not a readable TFLite model"):
+        arbitrary.paint(photo, style, model=models.TFLitePair(*models._pair_in(broken)))
     # found by the environment variable, or as an "arbitrary" folder of the models folder
     monkeypatch.setenv("STX_ARBITRARY_MODEL", str(pair_dir / "style_predict_f16_256.tflite"))
     assert arbitrary.find_model(download=False) == pair_dir

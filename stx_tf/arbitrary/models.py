@@ -153,19 +153,20 @@ class TFLitePair(StyleNetworks):
         self.threads = threads
         self.keep = keep
         self._lock = threading.Lock()
-        self._sized: OrderedDict[tuple[int, int], object] = OrderedDict()
+        self._sized: OrderedDict[tuple[int, int], object] = OrderedDict()  # interpreters by input size
         self._predict = self._interpreter(self.paths[0].read_bytes(), self.paths[0])
         inputs = self._predict.get_input_details()
         if len(inputs) != 1 or len(inputs[0]["shape"]) != 4:
             raise ValueError(f"{self.paths[0]}: not a style prediction model (one image input expected)")
         self.style_size = int(inputs[0]["shape"][1])
         self._transfer_bytes = self.paths[1].read_bytes()
-        base = self._interpreter(self._transfer_bytes, self.paths[1])
-        details = base.get_input_details()
-        if len(details) != 2:
+        try:  # read the file's inputs without building an interpreter (one is built per size, on use)
+            graph = _schema().Model.GetRootAsModel(self._transfer_bytes, 0).Subgraphs(0)
+            inputs = graph.InputsLength()
+        except Exception as err:  # a flatbuffer that is not one fails in many ways
+            raise ValueError(f"{self.paths[1]}: not a readable TFLite model ({err})") from None
+        if inputs != 2:
             raise ValueError(f"{self.paths[1]}: not a style transfer model (content + style vector inputs)")
-        self._declared = tuple(int(n) for n in details[0]["shape"][1:3])
-        self._sized[self._declared] = base
 
     def _interpreter(self, data: bytes, path: Path, shape=None):
         try:
