@@ -9,7 +9,7 @@ from PIL import Image
 
 from stx_tf import arbitrary
 from stx_tf.arbitrary import models
-from stx_tf.arbitrary.paint import StyleCache, style_square
+from stx_tf.arbitrary.paint import StyleCache, _padded, style_square
 from stx_tf.cli import main
 
 tf = pytest.importorskip("tensorflow")
@@ -110,8 +110,13 @@ def _square(image: np.ndarray) -> np.ndarray:
     return style_square((image * 255 + 0.5).astype(np.uint8), 256)
 
 
+def _painted(run, photo):
+    """``run`` (a TF graph on a batch of one) as ``paint`` runs the network: reflected margin, cropped."""
+    return _padded(lambda x: run(tf.constant(x[None])).numpy()[0], photo, models.StyleNetworks())
+
+
 def _reference(nets, photo, vector):
-    return nets.transfer(tf.constant(photo[None]), tf.constant(vector.reshape(1, 1, 1, -1))).numpy()[0]
+    return _painted(lambda x: nets.transfer(x, tf.constant(vector.reshape(1, 1, 1, -1))), photo)
 
 
 # ------------------------------------------------------------------------------------------- TFLite
@@ -127,8 +132,9 @@ def test_tflite_pair_paints_any_size_like_the_graph(pair_dir, nets, images):
     for shape in ((SIDE, SIDE), (48, 64), (20, 36)):
         out = net.transfer(photo[: shape[0], : shape[1]], vector)
         assert out.shape == (*shape, 3)
-        np.testing.assert_allclose(out, _reference(nets, photo[: shape[0], : shape[1]], vector), atol=1e-4)
-    image = arbitrary.paint(photo[:, :61], style, model=net, paint_size=None)  # 61: padded to 64, cropped
+        graph = nets.transfer(tf.constant(photo[None, : shape[0], : shape[1]]), vector.reshape(1, 1, 1, -1))
+        np.testing.assert_allclose(out, graph.numpy()[0], atol=1e-4)
+    image = arbitrary.paint(photo[:, :61], style, model=net, paint_size=None)  # 61 + 2 x 8: padded to 80
     assert image.shape == (48, 61, 3) and image.dtype == np.float32
 
 
@@ -143,7 +149,7 @@ def test_paint_keeps_the_size_of_large_photos(pair_dir, rgb_factory, monkeypatch
     big = rgb_factory(3, 300)[:, :250]  # uint8, 300x250: painted at 64x53, resized back
     image = arbitrary.paint(big, rgb_factory(4, 40), model=net, paint_size=64)
     assert image.shape == (300, 250, 3) and 0.0 <= image.min() <= image.max() <= 1.0
-    assert seen == [(64, 56, 3)]  # 64x53 padded to multiples of 4
+    assert seen == [(80, 72, 3)]  # 64x53, a margin of 8 px, then multiples of 4
 
 
 def test_tensorflow_lite_runtime_without_litert(pair_dir, images, monkeypatch):
@@ -303,7 +309,7 @@ def test_saved_model_bottleneck_found_by_shape_and_unsplittable_fallback(tmp_pat
     assert not flat.splits
     image = arbitrary.paint(photo, style, model=flat, paint_size=None)
     square = tf.constant(_square(style)[None])
-    np.testing.assert_allclose(image, flat_nets(tf.constant(photo[None]), square)[0].numpy()[0], atol=2 / 255)
+    np.testing.assert_allclose(image, _painted(lambda x: flat_nets(x, square)[0], photo), atol=2 / 255)
     with pytest.raises(ValueError, match="strength and several paintings need"):
         arbitrary.paint(photo, style, 0.5, model=flat)
 

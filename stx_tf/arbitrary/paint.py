@@ -12,9 +12,11 @@ work on the vectors (Ghiasi et al. 2017, https://arxiv.org/abs/1705.06830, secti
 
 Sizes: the network paints the photo with its longer side at ``paint_size`` (384 by default, the side of
 the shipped network's input; aspect kept, no padding to a square; ``None``: at the photo's own size), and
-the result is resized (Lanczos) back to the photo's size, so the output always has the photo's size. ``paint_size`` is also the brush: the network's strokes have
-a fixed size in pixels, so a smaller ``paint_size`` gives larger strokes relative to the picture. Sides
-are reflect-padded to the network's multiple (4) and cropped back. Pixels stay 8-bit until the network.
+the result is resized (Lanczos) back to the photo's size, so the output always has the photo's size.
+``paint_size`` is also the brush: the network's strokes have a fixed size in pixels, so a smaller
+``paint_size`` gives larger strokes relative to the picture. Sides get a reflected margin of 8 px (the
+network's outermost pixels come out as an off-colour stripe) and are padded to the network's multiple (4);
+both are cropped away. Pixels stay 8-bit until the network.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from stx_tf.arbitrary.models import StyleNetworks, load_model
 PAINT_SIZE = 384
 #: Smallest accepted sides: photo (the network's three strided layers) and painting.
 MIN_CONTENT, MIN_STYLE = 16, 4
+#: Pixels of reflected picture painted around the photo and cropped away (see :func:`_padded`).
+MARGIN = 8
 
 
 class StyleCache:
@@ -210,7 +214,9 @@ def paint(
 
 
 def _padded(run, image: np.ndarray, net: StyleNetworks) -> np.ndarray:
-    """``run`` on ``image`` reflect-padded to multiples of ``net.multiple`` (bottom / right), cropped back."""
+    """``run`` on ``image`` reflect-padded by :data:`MARGIN` on every side (the network paints its outermost
+    pixels as an off-colour stripe: it falls in the margin) and to multiples of ``net.multiple``, cropped back."""
     height, width = image.shape[:2]
-    pad = ((0, -height % net.multiple), (0, -width % net.multiple), (0, 0))
-    return np.clip(run(np.pad(image, pad, mode="reflect"))[:height, :width], 0.0, 1.0)
+    m = MARGIN
+    pad = ((m, m + -(height + 2 * m) % net.multiple), (m, m + -(width + 2 * m) % net.multiple), (0, 0))
+    return np.clip(run(np.pad(image, pad, mode="reflect"))[m : m + height, m : m + width], 0.0, 1.0)
