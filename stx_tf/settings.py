@@ -11,6 +11,7 @@ Every other module asks this one. Variables:
 | ``STX_VGG19_WEIGHTS`` | local VGG19 ``notop`` weights file (when ImageNet weights cannot be downloaded) |
 | ``STX_SQUEEZENET_WEIGHTS`` | local SqueezeNet v1.1 ``notop`` HDF5 weights file |
 | ``STX_INCEPTION_WEIGHTS`` | local InceptionV3 ``notop`` weights file (for FID / MiFID) |
+| ``STX_ARBITRARY_MODEL`` | folder (or file) of the arbitrary-style networks: Magenta's TFLite pair or SavedModel |
 | ``STX_LOG`` | log level for the ``stx_tf`` logger (default ``INFO``) |
 | ``STX_BACKEND`` | ``jax`` or ``tensorflow``: the backend :func:`stx_tf.backend.choose` picks, always |
 | ``STX_KAGGLE_INPUT`` | Kaggle's input folder (default ``/kaggle/input``; tests point it elsewhere) |
@@ -79,6 +80,12 @@ def weights_file(backbone: str) -> Path | None:
     """A local weights file for ``backbone`` named by its environment variable, if set."""
     env = WEIGHTS_ENV.get(backbone)
     value = _get(env) if env else None
+    return Path(value).expanduser() if value else None
+
+
+def arbitrary_model() -> Path | None:
+    """The arbitrary-style model named by ``STX_ARBITRARY_MODEL`` (see :mod:`stx_tf.arbitrary`), if set."""
+    value = _get("STX_ARBITRARY_MODEL")
     return Path(value).expanduser() if value else None
 
 
