@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_rgb
+from images import make_rgb
 from PIL import Image
 
 from stx_tf.app.limits import Limits, fetch_url, read_photo, url_name
