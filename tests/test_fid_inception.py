@@ -72,7 +72,10 @@ def test_network_has_the_graphs_94_layers_and_parameters():
     assert model.count_params() == net.PARAMETERS == 21_802_784
     assert model.output_shape == (None, 2048)
     pools = {layer.name: type(layer).__name__ for layer in model.layers if "tower_2.pool" in layer.name}
-    assert pools["mixed_9.tower_2.pool"] == "AveragePooling2D" and pools["mixed_10.tower_2.pool"] == "MaxPooling2D"
+    assert (
+        pools["mixed_9.tower_2.pool"] == "AveragePooling2D"
+        and pools["mixed_10.tower_2.pool"] == "MaxPooling2D"
+    )
 
 
 def test_legacy_resize_matches_tf1_resize_bilinear():
@@ -80,7 +83,9 @@ def test_legacy_resize_matches_tf1_resize_bilinear():
 
     images = np.random.default_rng(1).uniform(0, 255, (2, 256, 256, 3)).astype(np.float32)
     ours = np.asarray(net.LegacyResize(299)(images))
-    tf1 = tf.raw_ops.ResizeBilinear(images=images, size=[299, 299], align_corners=False, half_pixel_centers=False)
+    tf1 = tf.raw_ops.ResizeBilinear(
+        images=images, size=[299, 299], align_corners=False, half_pixel_centers=False
+    )
     assert ours.shape == (2, 299, 299, 3)
     np.testing.assert_allclose(ours, tf1.numpy(), atol=1e-4)
     modern = tf.image.resize(images, (299, 299), method="bilinear").numpy()  # half-pixel centres: differs
@@ -99,13 +104,17 @@ def test_golden_features(torchscript_file, reference_dir):
     """Our Keras net on the 32 golden images gives the reference TorchScript's pool_3 within 1e-3."""
     golden = np.load(reference_dir / "golden_pool3.npz")
     model = fid_weights.load_model(torchscript_file)
-    ours = np.concatenate([np.asarray(model(golden["images"][i : i + 16].astype(np.float32))) for i in (0, 16)])
+    ours = np.concatenate(
+        [np.asarray(model(golden["images"][i : i + 16].astype(np.float32))) for i in (0, 16)]
+    )
     delta = np.abs(ours - golden["pool_3"])
     assert ours.shape == (32, 2048)
     assert delta.max() <= 1e-3, f"max |delta| {delta.max():.2e}"
 
 
-def test_fid_of_the_shared_sets_matches_the_reference(torchscript_file, reference_dir, competition_dir, tmp_path):
+def test_fid_of_the_shared_sets_matches_the_reference(
+    torchscript_file, reference_dir, competition_dir, tmp_path
+):
     """Photos (generated) vs Monet (real), through the whole scoring path: Kaggle's number within 0.05."""
     from stx_tf.metrics import fid_inception, score
 
@@ -132,13 +141,20 @@ def test_torchscript_reader_gives_every_graph_tensor(graph_tensors):
     assert sum(v.size for v in graph_tensors.values()) == net.PARAMETERS
     assert graph_tensors["conv/conv2d_params"].shape == (3, 3, 3, 32)  # HWIO, like the graph
     assert graph_tensors["mixed_9/tower/mixed/conv/conv2d_params"].shape == (1, 3, 384, 384)
-    assert (graph_tensors["mixed_4/batchnorm/moving_variance" if False else "mixed_4/conv/batchnorm/moving_variance"] > 0).all()
+    assert (
+        graph_tensors[
+            "mixed_4/batchnorm/moving_variance" if False else "mixed_4/conv/batchnorm/moving_variance"
+        ]
+        > 0
+    ).all()
 
 
 def test_module_paths_map_to_graph_names():
     assert net.graph_name_of_module("net.layers.conv_4") == "conv_4"
     assert net.graph_name_of_module("net.layers.mixed.tower_1.conv_2") == "mixed/tower_1/conv_2"
-    assert net.graph_name_of_module("net.layers.mixed_9.tower_1_mixed_conv_1") == "mixed_9/tower_1/mixed/conv_1"
+    assert (
+        net.graph_name_of_module("net.layers.mixed_9.tower_1_mixed_conv_1") == "mixed_9/tower_1/mixed/conv_1"
+    )
     assert net.graph_name_of_module("net.layers.mixed_10.tower_conv") == "mixed_10/tower/conv"
     assert net.graph_name_of_module("net.layers.mixed_10.tower_2_conv") == "mixed_10/tower_2/conv"
 
@@ -176,6 +192,7 @@ def _write_torch_save(path, state: dict, monkeypatch) -> None:
         raise AssertionError("never called while writing")
 
     FloatStorage.__module__, _rebuild_tensor_v2.__module__ = "torch", "torch._utils"
+    FloatStorage.__qualname__, _rebuild_tensor_v2.__qualname__ = "FloatStorage", "_rebuild_tensor_v2"
     torch.FloatStorage, utils._rebuild_tensor_v2, torch._utils = FloatStorage, _rebuild_tensor_v2, utils
     monkeypatch.setitem(sys.modules, "torch", torch)
     monkeypatch.setitem(sys.modules, "torch._utils", utils)
@@ -219,7 +236,11 @@ def test_pytorch_fid_state_dict_is_read_under_graph_names(tmp_path, random_tenso
         kernel = random_tensors[f"{graph_name}/conv2d_params"]
         state[f"{torch_name}.conv.weight"] = kernel.transpose(3, 2, 0, 1)  # OIHW
         state[f"{torch_name}.bn.weight"] = np.ones(kernel.shape[-1], np.float32)
-        for torch_key, graph_key in (("bias", "beta"), ("running_mean", "moving_mean"), ("running_var", "moving_variance")):
+        for torch_key, graph_key in (
+            ("bias", "beta"),
+            ("running_mean", "moving_mean"),
+            ("running_var", "moving_variance"),
+        ):
             state[f"{torch_name}.bn.{torch_key}"] = random_tensors[f"{graph_name}/batchnorm/{graph_key}"]
     path = tmp_path / "pt_inception-2015-12-05-6726825d.pth"
     _write_torch_save(path, state, monkeypatch)
@@ -288,7 +309,9 @@ def test_keras_weights_round_trip_and_fingerprint(tmp_path, random_tensors, rand
         np.testing.assert_array_equal(value, random_tensors[key])
     other = net.build()
     assert fid_weights.fingerprint(model) != fid_weights.fingerprint(other)
-    assert fid_weights.fingerprint(model) == fid_weights.fingerprint(fid_weights.load_model(random_weights_file))
+    assert fid_weights.fingerprint(model) == fid_weights.fingerprint(
+        fid_weights.load_model(random_weights_file)
+    )
     with pytest.raises(ValueError, match=r"\.weights\.h5"):
         fid_weights.save_weights(model, tmp_path / "x.h5")
     assert not list(tmp_path.glob(".*"))  # no temporary left behind
@@ -340,7 +363,9 @@ def test_auto_prefers_the_competitions_network_and_labels_fallbacks(monkeypatch,
 
 
 # ------------------------------------------------------------------------------------- precision
-def test_global_mixed_policy_does_not_reach_the_score(tmp_path, random_weights_file, jpeg_folder, rgb_factory):
+def test_global_mixed_policy_does_not_reach_the_score(
+    tmp_path, random_weights_file, jpeg_folder, rgb_factory
+):
     """A bf16 policy left behind by training changes neither the network's dtype nor the score."""
     from PIL import Image
 
@@ -370,9 +395,10 @@ def test_scoring_decodes_jpegs_exactly_like_pil(competition_dir):
     from stx_tf.data.decode import decode_uint8
     from stx_tf.metrics.features import iter_batches
 
-    files = sorted((competition_dir / "monet_jpg").glob("*.jpg"))[:40] + sorted(
-        (competition_dir / "photo_jpg").glob("*.jpg")
-    )[:40]
+    files = (
+        sorted((competition_dir / "monet_jpg").glob("*.jpg"))[:40]
+        + sorted((competition_dir / "photo_jpg").glob("*.jpg"))[:40]
+    )
     differs = 0
     for path in files:
         pil = np.asarray(Image.open(path).convert("RGB"))
@@ -396,7 +422,10 @@ def test_cache_keys_cover_remote_sources_weights_and_precision(monkeypatch):
         "gs://bucket-a/monet_tfrec/*.tfrec": ["gs://bucket-a/monet_tfrec/monet00-60.tfrec"],
         "gs://bucket-b/monet_tfrec/*.tfrec": ["gs://bucket-b/monet_tfrec/monet00-60.tfrec"],
     }
-    sizes = {"gs://bucket-a/monet_tfrec/monet00-60.tfrec": 1000, "gs://bucket-b/monet_tfrec/monet00-60.tfrec": 1000}
+    sizes = {
+        "gs://bucket-a/monet_tfrec/monet00-60.tfrec": 1000,
+        "gs://bucket-b/monet_tfrec/monet00-60.tfrec": 1000,
+    }
     monkeypatch.setattr(tf.io.gfile, "glob", lambda pattern: list(listing[pattern]))
     monkeypatch.setattr(tf.io.gfile, "stat", lambda p: types.SimpleNamespace(length=sizes[p], mtime_nsec=0))
     ext = FeatureExtractor(label="x", fn=None, dim=2, key="fid_inception:abc:float32")
@@ -412,7 +441,9 @@ def test_cache_keys_cover_remote_sources_weights_and_precision(monkeypatch):
     listing["gs://bucket-a/monet_tfrec/*.tfrec"].pop()
     assert key_a == cache_key("gs://bucket-a/monet_tfrec/*.tfrec", ext)
     for other in ("fid_inception:abd:float32", "fid_inception:abc:bfloat16"):
-        assert key_a != cache_key("gs://bucket-a/monet_tfrec/*.tfrec", FeatureExtractor("x", None, 2, key=other))
+        assert key_a != cache_key(
+            "gs://bucket-a/monet_tfrec/*.tfrec", FeatureExtractor("x", None, 2, key=other)
+        )
 
 
 def test_wrapped_keras_models_are_keyed_by_weights_and_precision():
