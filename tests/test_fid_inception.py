@@ -363,28 +363,34 @@ def test_auto_prefers_the_competitions_network_and_labels_fallbacks(monkeypatch,
 
 
 # ------------------------------------------------------------------------------------- precision
-def test_global_mixed_policy_does_not_reach_the_score(
-    tmp_path, random_weights_file, jpeg_folder, rgb_factory
-):
-    """A bf16 policy left behind by training changes neither the network's dtype nor the score."""
-    from PIL import Image
-
+def test_global_mixed_policy_does_not_reach_the_score(random_weights_file, jpeg_folder):
+    """A bf16 policy left behind by training changes neither the network's dtype nor the features the
+    score is computed from (FID, memorisation distance and KID are functions of those features alone)."""
     from stx_tf import precision
-    from stx_tf.metrics import fid_inception, score
+    from stx_tf.metrics import extract_features, fid_inception, memorisation_distance
 
-    generated = tmp_path / "gen"
-    generated.mkdir()
-    for i in range(4):
-        Image.fromarray(rgb_factory(50 + i)).save(generated / f"g{i}.png")
-    kw = dict(cache=False, progress=False, kid_subsets=2)
-    baseline = score(generated, jpeg_folder, extractor=fid_inception(random_weights_file), **kw)
+    baseline = extract_features(jpeg_folder, fid_inception(random_weights_file), progress=False)
     with precision.policy_scope("mixed_bfloat16"):
         ext = fid_inception(random_weights_file)
         model = fid_weights.load_model(random_weights_file)
         assert {layer.compute_dtype for layer in model.layers} == {"float32"}
-        mixed = score(generated, jpeg_folder, extractor=ext, **kw)
-    assert mixed.fid == baseline.fid and mixed.mem_distance == baseline.mem_distance
+        mixed = extract_features(jpeg_folder, ext, progress=False)
+        leaky = extract_features(jpeg_folder, _cast_copy_extractor(model), progress=False)
+    np.testing.assert_array_equal(mixed.features, baseline.features)
+    assert memorisation_distance(mixed.features, baseline.features) == memorisation_distance(
+        baseline.features, baseline.features
+    )
     assert ext.key == fid_inception(random_weights_file).key
+    assert np.abs(leaky.features - baseline.features).max() > 1e-3  # what a bf16 pass would have done
+
+
+def _cast_copy_extractor(model):
+    """The same network computing in bf16 (what the scorer would do without its float32 layers)."""
+    from stx_tf import precision
+    from stx_tf.metrics.extractors import FeatureExtractor
+
+    copy = precision.cast_copy(model, "mixed_bfloat16")
+    return FeatureExtractor("bf16 copy", lambda x: copy((x + 1.0) * 127.5, training=False), 2048, key="bf16")
 
 
 # ------------------------------------------------------------------------------------- decoding

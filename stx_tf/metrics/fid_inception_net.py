@@ -87,14 +87,15 @@ class LegacyResize(keras.layers.Layer):
         y0, y1, fy = self._taps(shape[1])
         x0, x1, fx = self._taps(shape[2])
         top, bottom = ops.take(images, y0, axis=1), ops.take(images, y1, axis=1)  # (B, size, W, C)
-        fx = ops.reshape(fx, (1, 1, self.size, 1))
+        fx = ops.cast(ops.reshape(fx, (1, 1, self.size, 1)), images.dtype)
+        fy = ops.cast(ops.reshape(fy, (1, self.size, 1, 1)), images.dtype)
 
         def columns(rows):
             left, right = ops.take(rows, x0, axis=2), ops.take(rows, x1, axis=2)  # (B, size, size, C)
             return left + (right - left) * fx
 
         top, bottom = columns(top), columns(bottom)
-        return top + (bottom - top) * ops.reshape(fy, (1, self.size, 1, 1))
+        return top + (bottom - top) * fy
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.size, self.size, input_shape[3])
