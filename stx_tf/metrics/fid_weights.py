@@ -44,9 +44,6 @@ log = settings.get_logger(__name__)
 #: File name of the converted Keras weights (what the Kaggle dataset holds).
 WEIGHTS_NAME = "inception-2015-12-05.weights.h5"
 
-#: Slug of the Kaggle dataset holding :data:`WEIGHTS_NAME`.
-KAGGLE_DATASET = "fid-inception-2015-12-05"
-
 #: Where Kaggle mounts attached datasets.
 KAGGLE_INPUT = Path("/kaggle/input")
 
