@@ -28,7 +28,6 @@ import importlib.util
 import os
 import pickle
 import re
-import shutil
 import tempfile
 import zipfile
 from pathlib import Path
@@ -38,8 +37,6 @@ import numpy as np
 from stx_tf import settings
 from stx_tf.atomic import atomic_path
 from stx_tf.metrics import fid_inception_net as net
-
-log = settings.get_logger(__name__)
 
 #: File name of the converted Keras weights (what the Kaggle dataset holds).
 WEIGHTS_NAME = "inception-2015-12-05.weights.h5"
@@ -440,10 +437,3 @@ def find_weights(kaggle_input=None) -> Path:
         if picked is not None:
             return picked
     raise MissingWeights(f"no FID Inception weights found; {HOW_TO_GET}")
-
-
-def copy_file(source, folder) -> Path:
-    """Copy a weights file into ``folder`` (used for Kaggle datasets of already converted files)."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    return Path(shutil.copy2(source, folder / Path(source).name))
