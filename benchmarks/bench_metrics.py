@@ -98,7 +98,7 @@ def _run_baseline(name: str, n: int, batch: int = 50) -> dict:
 def _child(args) -> None:
     if args.child in ("keras", "torch"):
         run = _run_keras_net if args.child == "keras" else _run_torch_net
-        print("RESULT " + json.dumps(run(args.n, args.batch)))
+        print("RESULT " + json.dumps(run(args.n, args.batch, args.threads)))
         return
     run = _run_ours if args.child == "ours" else _run_baseline
     print("RESULT " + json.dumps(run(args.extractor, args.n, args.batch)))
@@ -121,11 +121,25 @@ def _timed(fn, batches) -> float:
     return time.perf_counter() - start
 
 
-def _run_keras_net(n: int, batch: int) -> dict:
+def _threads(n: int | None, torch=None) -> None:
+    """Cap the intra-op threads of TensorFlow (or ``torch``) at ``n`` (``None``: all cores)."""
+    if not n:
+        return
+    if torch is not None:
+        torch.set_num_threads(n)
+        return
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(n)
+    tf.config.threading.set_inter_op_parallelism_threads(n)
+
+
+def _run_keras_net(n: int, batch: int, threads: int | None = None) -> dict:
     import numpy as np
 
     from stx_tf.metrics import extract_features
 
+    _threads(threads)
     ext = _extractor("fid_inception")
     pixels = _pixels(n)
     batches = [pixels[i : i + batch].astype(np.float32) / 127.5 - 1.0 for i in range(0, n, batch)]
@@ -141,11 +155,12 @@ def _run_keras_net(n: int, batch: int) -> dict:
     }
 
 
-def _run_torch_net(n: int, batch: int) -> dict:
+def _run_torch_net(n: int, batch: int, threads: int | None = None) -> dict:
     """The TorchScript under PyTorch, with TF1's legacy bilinear resize written in torch ops."""
     import numpy as np
     import torch
 
+    _threads(threads, torch)
     model = torch.jit.load(str(FID_WEIGHTS)).eval()
 
     def taps(length, size=299):
@@ -218,16 +233,22 @@ def _vs_torch(args) -> None:
 
     cpu = _cpu()
     lanes = 16 if "avx512f" in cpu["flags"] else 8
-    peak = cpu["cores"] * 2 * lanes * 2 * cpu["mhz"] * 1e6  # 2 FMA units per core assumed
+    cores = min(cpu["cores"], args.threads or cpu["cores"])
+    peak = cores * 2 * lanes * 2 * cpu["mhz"] * 1e6  # 2 FMA units per core assumed
     flops = _network_flops()
     floor = peak / flops
-    print(f"CPU {cpu['model']}, {cpu['cores']} cores at {cpu['mhz']:.0f} MHz, flags {' '.join(cpu['flags'])}")
+    print(
+        f"CPU {cpu['model']}, {cpu['cores']} cores at {cpu['mhz']:.0f} MHz, flags {' '.join(cpu['flags'])}; "
+        f"{cores} thread(s) per side"
+    )
     print(f"network {flops / 1e9:.2f} GFLOP per image; float32 peak {peak / 1e9:.0f} GFLOP/s "
           f"-> floor {floor:.1f} images/s")  # fmt: skip
     rows = []
     for r in range(args.rounds):
-        keras_run = _spawn("keras", "fid_inception", args.n, args.batch)
-        torch_run = _spawn("torch", "fid_inception", args.n, args.batch, python=args.torch_python)
+        keras_run = _spawn("keras", "fid_inception", args.n, args.batch, threads=args.threads)
+        torch_run = _spawn(
+            "torch", "fid_inception", args.n, args.batch, python=args.torch_python, threads=args.threads
+        )
         rows.append((keras_run, torch_run))
         print(
             f"round {r + 1}: Keras net {keras_run['net_images_per_s']:.2f} img/s "
@@ -249,7 +270,9 @@ def _vs_torch(args) -> None:
         )
 
 
-def _spawn(kind: str, extractor: str, n: int, batch: int, python: str | None = None) -> dict:
+def _spawn(
+    kind: str, extractor: str, n: int, batch: int, python: str | None = None, threads: int | None = None
+) -> dict:
     cmd = [
         python or sys.executable,
         __file__,
@@ -261,6 +284,7 @@ def _spawn(kind: str, extractor: str, n: int, batch: int, python: str | None = N
         str(n),
         "--batch",
         str(batch),
+        *(["--threads", str(threads)] if threads else []),
     ]
     out = subprocess.run(cmd, capture_output=True, text=True, check=False)
     lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
@@ -282,6 +306,7 @@ def main() -> None:
     parser.add_argument("--vs-torch", action="store_true", help="Keras FID Inception vs the TorchScript")
     parser.add_argument("--torch-python", default=sys.executable, help="a Python with torch (for --vs-torch)")
     parser.add_argument("--rounds", type=int, default=2, help="alternating Keras/PyTorch rounds (--vs-torch)")
+    parser.add_argument("--threads", type=int, default=None, help="intra-op threads per side (default: all)")
     parser.add_argument("--child", choices=("ours", "baseline", "keras", "torch"), help=argparse.SUPPRESS)
     parser.add_argument("--extractor", help=argparse.SUPPRESS)
     args = parser.parse_args()
