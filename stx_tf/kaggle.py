@@ -240,7 +240,7 @@ def fid_dataset_metadata(username: str) -> dict:
     return {
         "title": "FID Inception 2015-12-05 Keras weights",
         "id": f"{username}/{FID_DATASET}",
-        "licenses": [{"name": "apache-2.0"}],
+        "licenses": [{"name": "Apache 2.0"}],
         "subtitle": "Kaggle's MiFID network (pool_3 of the 2015 Inception graph) for stx_tf",
         "description": "The weights of TensorFlow's classify_image_graph_def.pb (2015-12-05, Apache 2.0), the "
         "network Kaggle's MiFID scores with, as a Keras .weights.h5 for stx_tf.metrics (converted from "
