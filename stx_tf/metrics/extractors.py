@@ -380,7 +380,7 @@ def auto_extractor() -> FeatureExtractor:
     try:
         path = fid_weights.find_weights()
     except ValueError as err:
-        log.info("%s", err)
+        log.warning("%s", err)
         path = None
     ext = _try(fid_inception, "the competition's FID Inception", path) if path is not None else None
     if ext is not None:

@@ -19,7 +19,7 @@ import numpy as np
 
 from stx_tf import settings, viz
 from stx_tf.atomic import write_json
-from stx_tf.metrics.extractors import PROXY_WARNING, FeatureExtractor, get_extractor
+from stx_tf.metrics.extractors import FeatureExtractor, get_extractor
 from stx_tf.metrics.features import DEFAULT_BATCH, IMAGE_SIZE, extract_features, iter_batches, real_features
 from stx_tf.metrics.fid import frechet_distance
 from stx_tf.metrics.kid import DEFAULT_SUBSET_SIZE, DEFAULT_SUBSETS, kernel_inception_distance, subsets_used
@@ -90,7 +90,10 @@ class ScoreReport:
                 "network             the competition's (2015 FID Inception, float32): Kaggle's number"
             )
         else:
-            lines.append(f"NOTE                NOT Kaggle's number - {PROXY_WARNING}")
+            lines.append(
+                "NOTE                NOT Kaggle's number: not the competition's network (set "
+                "STX_FID_INCEPTION_WEIGHTS); compare only with scores from the same extractor"
+            )
         lines += [f"{name:<19} {path}" for name, path in self.files.items()]
         return "\n".join(lines)
 
