@@ -10,7 +10,8 @@ Every other module asks this one. Variables:
 | ``STX_MODELS_DIR`` | trained presets / generators for ``stx serve`` and ``fast-style apply`` (default ``./models``) |
 | ``STX_VGG19_WEIGHTS`` | local VGG19 ``notop`` weights file (when ImageNet weights cannot be downloaded) |
 | ``STX_SQUEEZENET_WEIGHTS`` | local SqueezeNet v1.1 ``notop`` HDF5 weights file |
-| ``STX_INCEPTION_WEIGHTS`` | local InceptionV3 ``notop`` weights file (for FID / MiFID) |
+| ``STX_FID_INCEPTION_WEIGHTS`` | the competition's FID Inception of 2015 (``.pt`` / ``.pth`` / ``.pb`` / ``.weights.h5``, or a folder holding one): Kaggle's MiFID network |
+| ``STX_INCEPTION_WEIGHTS`` | Keras ImageNet InceptionV3 ``notop`` weights, or Kaggle's ``classify_image_graph_def.pb`` (run as a TF graph) |
 | ``STX_ARBITRARY_MODEL`` | folder (or file) of the arbitrary-style networks: Magenta's TFLite pair or SavedModel |
 | ``STX_LOG`` | log level for the ``stx_tf`` logger (default ``INFO``) |
 | ``STX_BACKEND`` | ``jax`` or ``tensorflow``: the backend :func:`stx_tf.backend.choose` picks, always |
@@ -39,6 +40,7 @@ WEIGHTS_ENV = {
     "vgg19": "STX_VGG19_WEIGHTS",
     "squeezenet": "STX_SQUEEZENET_WEIGHTS",
     "inception_v3": "STX_INCEPTION_WEIGHTS",
+    "fid_inception": "STX_FID_INCEPTION_WEIGHTS",
 }
 
 
