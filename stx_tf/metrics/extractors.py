@@ -97,26 +97,17 @@ def model_key(model) -> str:
     return f"{getattr(model, 'name', '?')}:{digest.hexdigest()[:16]}:{'+'.join(dtypes)}"
 
 
-def resize_bilinear_legacy(images: tf.Tensor, size: int) -> tf.Tensor:
-    """TF1 ``ResizeBilinear`` (no half-pixel centres, no antialias) - the op inside Kaggle's GraphDef."""
-    if images.shape[1] == size and images.shape[2] == size:
-        return images
-    return tf.raw_ops.ResizeBilinear(
-        images=images, size=[size, size], align_corners=False, half_pixel_centers=False
-    )
-
-
 def _to_255(images: tf.Tensor) -> tf.Tensor:
     return (images + 1.0) * 127.5
 
 
-#: Preprocessing from ``[-1, 1]`` images, by Keras application convention.
+#: Preprocessing from ``[-1, 1]`` images, by Keras application convention (``keras.ops`` arithmetic).
 PREPROCESS = {
     "tf": lambda x: x,  # InceptionV3 / MobileNet: [-1, 1]
     "torch": lambda x: (
-        ((x + 1.0) * 0.5 - tf.constant([0.485, 0.456, 0.406])) / tf.constant([0.229, 0.224, 0.225])
+        ((x + 1.0) * 0.5 - np.array([0.485, 0.456, 0.406], "float32")) / np.array([0.229, 0.224, 0.225], "float32")
     ),
-    "caffe": lambda x: _to_255(x)[..., ::-1] - tf.constant([103.939, 116.779, 123.68]),
+    "caffe": lambda x: _to_255(x)[..., ::-1] - np.array([103.939, 116.779, 123.68], "float32"),
     "unit": lambda x: (x + 1.0) * 0.5,
     "255": _to_255,
 }
@@ -130,7 +121,7 @@ def keras_extractor(
     competition_metric: bool = False,
     key: str | None = None,
 ) -> FeatureExtractor:
-    """Wrap any Keras model as a feature extractor.
+    """Wrap any Keras model as a feature extractor (on either Keras backend).
 
     Args:
         model: a Keras model taking ``(B, H, W, 3)`` images; 4-D outputs are global-average pooled.
@@ -141,29 +132,31 @@ def keras_extractor(
         competition_metric: mark InceptionV3-pool features.
         key: cache-key identifier (defaults to the label plus :func:`model_key`: weights and precision).
     """
+    import keras
+    from keras import ops
+
+    from stx_tf.metrics.fid_inception_net import LegacyResize
+
     if preprocess is None:
         preprocess = "tf"
     if isinstance(preprocess, str):
         if preprocess not in PREPROCESS:
             raise ValueError(f"unknown preprocessing {preprocess!r}; choose one of {sorted(PREPROCESS)}")
         preprocess = PREPROCESS[preprocess]
-
-    @tf.function(reduce_retracing=True)
-    def fn(images):
-        if input_size:
-            images = resize_bilinear_legacy(images, input_size)  # linear: same as resizing 0..255 values
-        out = model(preprocess(images), training=False)
-        if len(out.shape) == 4:
-            out = tf.reduce_mean(out, axis=[1, 2])
-        if len(out.shape) > 2:
-            out = tf.reshape(out, [tf.shape(out)[0], -1])
-        return out
-
-    dim = fn.get_concrete_function(tf.TensorSpec([None, 256, 256, 3], tf.float32)).output_shapes.as_list()[-1]
+    images = keras.Input((None, None, 3), dtype="float32")
+    x = LegacyResize(input_size, dtype="float32")(images) if input_size else images  # linear: as on 0..255
+    out = model(preprocess(x), training=False)
+    if len(out.shape) == 4:
+        out = ops.mean(out, axis=(1, 2))
+    if len(out.shape) > 2:
+        out = keras.layers.Flatten()(out)
+    wrapper = keras.Model(images, out, name=f"{model.name}_features")
+    fn = _batched_call(wrapper, scale=None)
+    dim = out.shape[-1] or np.asarray(fn(np.zeros((1, 256, 256, 3), "float32"))).shape[-1]
     return FeatureExtractor(
         label=label,
         fn=fn,
-        dim=dim,
+        dim=int(dim),
         competition_metric=competition_metric,
         key=key or f"{label}|{model_key(model)}",
     )
@@ -275,13 +268,15 @@ def graphdef_extractor(path) -> FeatureExtractor:
     )
 
 
-def _batched_call(model):
-    """The model's forward pass as one compiled function of a ``[-1, 1]`` batch (TF: ``tf.function``)."""
+def _batched_call(model, scale=_to_255):
+    """The model's forward pass as one compiled function of a ``[-1, 1]`` batch (``scale`` first, if any):
+    a ``tf.function`` under TensorFlow, Keras' compiled predict step under JAX."""
     import keras
 
+    scale = scale or (lambda images: images)
     if keras.backend.backend() == "tensorflow":
-        return tf.function(lambda images: model(_to_255(images), training=False), reduce_retracing=True)
-    return lambda images: model.predict_on_batch(_to_255(np.asarray(images, np.float32)))
+        return tf.function(lambda images: model(scale(images), training=False), reduce_retracing=True)
+    return lambda images: model.predict_on_batch(scale(np.asarray(images, np.float32)))
 
 
 def fid_inception(weights="auto") -> FeatureExtractor:
