@@ -292,8 +292,8 @@ def fid_inception(weights="auto") -> FeatureExtractor:
         ValueError: no weights found (the message says how to get the file), or a file that is not the
             2015 network.
     """
-    from stx_tf.metrics import fid_inception_net as net
-    from stx_tf.metrics import fid_weights
+    import stx_tf.metrics.fid_inception_net as net
+    import stx_tf.metrics.fid_weights as fid_weights
 
     if weights is None:
         model, source = net.build(), "random weights, NOT a real metric"
@@ -370,7 +370,7 @@ def auto_extractor() -> FeatureExtractor:
 
     Only 1 and 2 are the competition's metric (``competition_metric``).
     """
-    from stx_tf.metrics import fid_weights
+    import stx_tf.metrics.fid_weights as fid_weights
 
     try:
         path = fid_weights.find_weights()

@@ -34,9 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
+import stx_tf.metrics.fid_inception_net as net
 from stx_tf import settings
 from stx_tf.atomic import atomic_path
-from stx_tf.metrics import fid_inception_net as net
 
 #: File name of the converted Keras weights (what the Kaggle dataset holds).
 WEIGHTS_NAME = "inception-2015-12-05.weights.h5"
