@@ -117,7 +117,7 @@ def _variant_config(variant: str, base: nst.StylizeConfig, size: int, steps: int
         rec = nst.recommended_config(smoke=False, place="local", max_dim=size)
         optimiser = ("optimizer", "learning_rate", "beta_1", "beta_2", "epsilon", "schedule")
         tuned = {name: getattr(rec, name) for name in (*optimiser, "final_lr_fraction", "precision")}
-        return dataclasses.replace(base, **tuned, epochs=max(1, rec.epochs * rec.steps // 10), steps=10)
+        return dataclasses.replace(base, **tuned, epochs=max(1, rec.epochs * rec.steps_per_epoch // 10), steps_per_epoch=10)
     name, _, scales = variant.partition("+ms")
     name, _, precision = name.partition("/")
     optimizer, _, lr = name.partition("@")
@@ -128,7 +128,7 @@ def _variant_config(variant: str, base: nst.StylizeConfig, size: int, steps: int
         precision=precision or "auto",
         multiscale=int(scales or 1),
         epochs=max(1, steps * 12 // 100),
-        steps=10,
+        steps_per_epoch=10,
     )
 
 
@@ -194,7 +194,7 @@ def main(argv=None) -> int:
         loss = float(objective(np.clip(result.image, 0.0, 1.0)[None]))  # float32, same objective
         desc = (
             f"stylize[{variant}: {vcfg.optimizer} lr={vcfg.learning_rate} {vcfg.schedule} "
-            f"β1={vcfg.beta_1} β2={vcfg.beta_2} {result.config.precision} {vcfg.epochs * vcfg.steps} steps"
+            f"β1={vcfg.beta_1} β2={vcfg.beta_2} {result.config.precision} {vcfg.epochs * vcfg.steps_per_epoch} steps"
             f"{f' ms{vcfg.multiscale}' if vcfg.multiscale > 1 else ''} init={vcfg.init}]"
         )
         if stop.reached_after is None:

@@ -15,7 +15,7 @@ from stx_tf.cli import main
 from stx_tf.data.imageops import resize, rgb_to_yiq
 from stx_tf.nst.procedure import _Level, _load
 
-TINY = {"backbone": "squeezenet", "weights": None, "max_dim": 48, "epochs": 2, "steps": 3, "verbose": 0}
+TINY = {"backbone": "squeezenet", "weights": None, "max_dim": 48, "epochs": 2, "steps_per_epoch": 3, "verbose": 0}
 
 
 @pytest.fixture()
@@ -47,7 +47,7 @@ def test_lbfgs_multiscale_lowers_the_loss(pair):
     result = nst.stylize(
         content,
         style,
-        **{**TINY, "max_dim": 64, "epochs": 1, "steps": 4},
+        **{**TINY, "max_dim": 64, "epochs": 1, "steps_per_epoch": 4},
         optimizer="lbfgs",
         lbfgs_memory=2,
         multiscale=2,
@@ -84,7 +84,7 @@ def test_style_strength_zero_keeps_the_photo(pair):
     result = nst.stylize(
         content,
         style,
-        **{**TINY, "epochs": 1, "steps": 2},
+        **{**TINY, "epochs": 1, "steps_per_epoch": 2},
         style_strength=0.0,
         tv_weight=0.0,
         precision="float32",  # history holds the step losses: exact only with float32 steps
@@ -143,7 +143,7 @@ def test_bad_inputs(tmp_path, pair, rgb_factory):
     handler.emit = records.append
     logger.addHandler(handler)
     try:
-        result = nst.stylize(gray, rgba, **{**TINY, "epochs": 1, "steps": 1})
+        result = nst.stylize(gray, rgba, **{**TINY, "epochs": 1, "steps_per_epoch": 1})
     finally:
         logger.removeHandler(handler)
     assert result.image.shape == (48, 48, 3)
@@ -179,8 +179,8 @@ def test_content_weight_sweep_trades_content_for_style(pair, tmp_path):
 
 def test_epochs_sweep_picks_the_frames_of_one_run(pair, tmp_path):
     content, style = pair
-    frames = nst.epochs_sweep(content, style, (3, 1), path=tmp_path / "epochs.png", **{**TINY, "steps": 2})
-    run = nst.stylize(content, style, **{**TINY, "steps": 2, "epochs": 3})
+    frames = nst.epochs_sweep(content, style, (3, 1), path=tmp_path / "epochs.png", **{**TINY, "steps_per_epoch": 2})
+    run = nst.stylize(content, style, **{**TINY, "steps_per_epoch": 2, "epochs": 3})
     assert len(frames) == 2 and all(np.array_equal(f, run.frames[e]) for f, e in zip(frames, (0, 2)))
     assert np.abs(frames[1].astype(int) - frames[0]).max() > 0 and run.epoch_losses[2] < run.epoch_losses[0]
     assert (tmp_path / "epochs.png").is_file()
@@ -208,7 +208,7 @@ def test_cli_stylize(files, tmp_path, capsys):
     content, style = files
     out, gif = tmp_path / "out.png", tmp_path / "out.gif"
     args = ["stylize", str(content), str(style), str(style), "-o", str(out), "--backbone", "squeezenet"]
-    args += ["--weights", "none", "--size", "40", "--steps", "2", "--epochs", "2", "--gif", str(gif), "-q"]
+    args += ["--weights", "none", "--max-dim", "40", "--steps-per-epoch", "2", "--epochs", "2", "--gif", str(gif), "-q"]
     assert main(args + ["--preserve-color", "--style-weights", "1", "2", "--tv-weight", "0.1"]) == 0
     assert Image.open(out).size == (40, 40) and gif.is_file()
     assert (
@@ -219,7 +219,7 @@ def test_cli_stylize(files, tmp_path, capsys):
 
 def test_real_squeezenet_weights_paint(squeezenet_weights, pair):
     content, style = pair
-    result = nst.stylize(content, style, **{**TINY, "weights": squeezenet_weights, "max_dim": 64, "steps": 5})
+    result = nst.stylize(content, style, **{**TINY, "weights": squeezenet_weights, "max_dim": 64, "steps_per_epoch": 5})
     assert result.epoch_losses[-1] < 0.7 * result.history[0]
 
 
@@ -294,7 +294,7 @@ def test_recommended_config_local():
     cfg = nst.recommended_config(smoke=False, place="local")
     assert cfg.backbone == "squeezenet" and cfg.precision == "auto"
     assert (cfg.learning_rate, cfg.beta_1, cfg.beta_2, cfg.schedule) == (0.04, 0.95, 0.99, "cosine")
-    assert cfg.epochs * cfg.steps == 800
+    assert cfg.epochs * cfg.steps_per_epoch == 800
     tutorial = nst.recommended_config(smoke=False, place="kaggle")
     assert (tutorial.learning_rate, tutorial.beta_1, tutorial.schedule) == (0.02, 0.99, "constant")
 
@@ -348,10 +348,10 @@ def test_cli_fast_schedule(files, tmp_path, monkeypatch):
         "none",
     ]
     assert (
-        main(args + ["--size", "40", "--fast", "--steps", "2", "--epochs", "2", "--beta2", "0.98", "-q"]) == 0
+        main(args + ["--max-dim", "40", "--fast", "--steps-per-epoch", "2", "--epochs", "2", "--beta2", "0.98", "-q"]) == 0
     )
     cfg = seen["config"]
-    assert (cfg.schedule, cfg.learning_rate, cfg.beta_1, cfg.beta_2, cfg.steps) == (
+    assert (cfg.schedule, cfg.learning_rate, cfg.beta_1, cfg.beta_2, cfg.steps_per_epoch) == (
         "cosine",
         0.04,
         0.95,

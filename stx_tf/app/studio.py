@@ -213,7 +213,7 @@ class Studio:
             **{
                 **overrides,
                 "max_dim": size,
-                "steps": chunk,
+                "steps_per_epoch": chunk,
                 "epochs": math.ceil(steps / chunk),
                 "steps_per_call": chunk,
                 "style_strength": strength,
@@ -289,7 +289,7 @@ class Studio:
         report(Progress(0.06, f"Gatys: preparing {cfg.backbone} features"))
 
         def on_epoch(epoch, image, loss):
-            state["steps"] = epoch * cfg.steps
+            state["steps"] = epoch * cfg.steps_per_epoch
             report(Progress(epoch / total, f"Gatys: step {state['steps']} of {steps}", image))
             if time.perf_counter() > deadline and epoch < total:
                 state["stopped"] = True

@@ -7,11 +7,11 @@ from __future__ import annotations
 _FIELDS = {
     "backbone": "backbone",
     "weights": "weights",
-    "size": "max_dim",
-    "steps": "steps",
+    "max_dim": "max_dim",
+    "steps_per_epoch": "steps_per_epoch",
     "epochs": "epochs",
     "optimizer": "optimizer",
-    "lr": "learning_rate",
+    "learning_rate": "learning_rate",
     "schedule": "schedule",
     "beta1": "beta_1",
     "beta2": "beta_2",
@@ -43,7 +43,7 @@ def _instant(args) -> int:
         paint_size=arbitrary.PAINT_SIZE if args.paint_size is None else args.paint_size or None,
         model=args.model,
     )
-    path = save_image(image, args.output)
+    path = save_image(image, args.out)
     seconds = time.perf_counter() - start
     print(f"{path} ({image.shape[1]}x{image.shape[0]}, instant, {seconds:.2f} s)")
     return 0
@@ -74,7 +74,7 @@ def _stylize(args) -> int:
         callbacks=callbacks,
         verbose=0 if args.quiet else 1,
     )
-    path = result.save(args.output)
+    path = result.save(args.out)
     print(
         f"{path} ({result.image.shape[1]}x{result.image.shape[0]}, {result.steps} steps, "
         f"loss {result.final_loss:.4g}, {result.seconds:.1f} s)"
@@ -95,7 +95,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("content", help="the photo (any image file)")
     p.add_argument("style", nargs="+", help="one or more style images")
-    p.add_argument("-o", "--output", required=True, help="result image (.png or .jpg)")
+    p.add_argument("-o", "--out", required=True, help="result image (.png or .jpg)")
     p.add_argument(
         "--method",
         choices=("gatys", "instant"),
@@ -130,11 +130,11 @@ def register(subparsers) -> None:
         help="backbone weights: a local .h5 file, 'imagenet' (download; or env STX_VGG19_WEIGHTS / "
         "STX_SQUEEZENET_WEIGHTS), or 'none' (random, for tests); default imagenet",
     )
-    p.add_argument("--size", type=int, default=None, help="longer side of the result in px (512)")
-    p.add_argument("--steps", type=int, default=None, help="steps per epoch (100)")
+    p.add_argument("--max-dim", type=int, default=None, help="longer side of the result in px (512)")
+    p.add_argument("--steps-per-epoch", type=int, default=None, help="optimisation steps per epoch (100)")
     p.add_argument("--epochs", type=int, default=None, help="epochs (10); one frame per epoch")
     p.add_argument("--optimizer", choices=("adam", "lbfgs"), default=None, help="adam (default) or lbfgs")
-    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (0.02)")
+    p.add_argument("--learning-rate", type=float, default=None, help="Adam learning rate (0.02)")
     p.add_argument(
         "--schedule",
         choices=("constant", "cosine"),

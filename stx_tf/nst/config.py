@@ -47,7 +47,7 @@ class StylizeConfig:
     final_lr_fraction: float = 0.1  # "cosine": the last step's rate, as a fraction of learning_rate
     lbfgs_memory: int = 5  # L-BFGS correction pairs (5 did better than 10 here)
     epochs: int = 10
-    steps: int = 100  # optimisation steps per epoch (L-BFGS: iterations)
+    steps_per_epoch: int = 100  # optimisation steps per epoch (L-BFGS: iterations)
     content_weight: float | None = None  # λ = α/β
     style_weight: float = 1.0  # β: overall scale of the loss
     tv_weight: float | None = None  # total variation (sum of absolute differences)
@@ -82,8 +82,8 @@ class StylizeConfig:
             )
         if self.init not in INITS:
             raise ValueError(f"init must be one of {INITS}, got {self.init!r}")
-        if self.epochs < 1 or self.steps < 1 or self.multiscale < 1:
-            raise ValueError("epochs, steps and multiscale must be at least 1")
+        if self.epochs < 1 or self.steps_per_epoch < 1 or self.multiscale < 1:
+            raise ValueError("epochs, steps_per_epoch and multiscale must be at least 1")
         if self.max_dim < 32:
             raise ValueError(f"max_dim must be at least 32 px, got {self.max_dim}")
         style, content = backbones.default_layers(name)
@@ -133,7 +133,7 @@ FAST_SCHEDULE = {
     "schedule": "cosine",
     "final_lr_fraction": 0.1,
     "epochs": 10,
-    "steps": 80,
+    "steps_per_epoch": 80,
 }
 
 
@@ -151,7 +151,7 @@ def recommended_config(smoke: bool | None = None, place: str | None = None, **ov
     """
     smoke = settings.smoke_mode() if smoke is None else smoke
     if smoke:
-        base = {"backbone": "squeezenet", "weights": None, "max_dim": 64, "epochs": 2, "steps": 3}
+        base = {"backbone": "squeezenet", "weights": None, "max_dim": 64, "epochs": 2, "steps_per_epoch": 3}
     elif (
         place or ("kaggle" if settings.on_kaggle() else "colab" if settings.on_colab() else "local")
     ) != "local":

@@ -50,7 +50,7 @@ def adam_runner(objective: StyleObjective, variable, cfg: StylizeConfig, total_s
     if cfg.schedule == "cosine":
         learning_rate = keras.optimizers.schedules.CosineDecay(
             cfg.learning_rate,
-            decay_steps=max(1, int(total_steps or cfg.epochs * cfg.steps)),
+            decay_steps=max(1, int(total_steps or cfg.epochs * cfg.steps_per_epoch)),
             alpha=cfg.final_lr_fraction,
         )
     optimizer = keras.optimizers.Adam(

@@ -210,7 +210,7 @@ def stylize(
             converted to RGB). Images larger than ``max_dim`` are downscaled (with a message).
         style: one style image or a list of them (same kinds as ``content``).
         config: a :class:`StylizeConfig`; keyword ``overrides`` replace its fields
-            (e.g. ``stylize(c, s, backbone="squeezenet", steps=50)``).
+            (e.g. ``stylize(c, s, backbone="squeezenet", steps_per_epoch=50)``).
         style_weights: relative weights of several style images (default equal).
         callbacks: :class:`Callback` objects or functions ``f(epoch, image, loss)`` called after each epoch;
             returning True stops. :class:`FrameSaver` writes frames and a GIF.
@@ -231,7 +231,7 @@ def stylize(
     rng = np.random.default_rng(cfg.seed)
     start = time.perf_counter()
 
-    total = cfg.epochs * cfg.steps
+    total = cfg.epochs * cfg.steps_per_epoch
     coarse = max(1, cfg.coarse_steps if cfg.coarse_steps is not None else total // 2)
     factors = [0.5**k for k in range(cfg.multiscale - 1, -1, -1)]
     factors = [f for f in factors if min(content_img.shape[:2]) * f >= MIN_SIZE] or [1.0]
@@ -245,7 +245,7 @@ def stylize(
     for factor in factors:
         level = _Level(cfg, content_img, styles, style_weights, factor)
         final = factor == factors[-1]
-        schedule = [cfg.steps] * cfg.epochs if final else [coarse]
+        schedule = [cfg.steps_per_epoch] * cfg.epochs if final else [coarse]
         x, stopped = _optimise(
             level,
             level.to_variable_space(current),
