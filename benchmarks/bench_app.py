@@ -81,9 +81,9 @@ def inputs(folder: Path) -> tuple[Path, Path]:
 
 def make_preset(folder: Path, preset: str | None) -> str:
     """The preset's key in ``folder``: a copy of ``preset`` or the paper-size net with random weights."""
+    from stx_tf.fast_style.nets import build_transform_net
     from stx_tf.fast_style.presets import load_preset, save_preset
     from stx_tf.fast_style.storage import read_info
-    from stx_tf.fast_style.nets import build_transform_net
 
     if preset:
         save_preset(load_preset(preset), Path(preset).stem, read_info(preset), folder)
@@ -123,7 +123,7 @@ def browser_timings(url, photo, style, preset_label, args) -> dict[str, list[flo
         shot = Path(args.screenshot)
         page.screenshot(path=str(shot.with_name(f"{shot.stem}_fast{shot.suffix}")), full_page=True)
         for _ in range(args.gatys_repeats):
-            prepare("Any painting: upload a style image (Gatys, slower)")
+            prepare("Any painting — best quality (slower)")
             upload(page, "style", style)
             set_number(page, "steps", args.steps)
             out["gatys"].append(timed(lambda: paint_and_wait(page, "Done", timeout=600_000)))

@@ -27,9 +27,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from stx_tf.cyclegan.discriminators import patchgan_discriminator
-from stx_tf.cyclegan.generators import build_generator
 from stx_tf.cyclegan.model import CycleGAN
+from stx_tf.cyclegan.nets import build_generator
+from stx_tf.nn import patchgan_discriminator
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "gan-getting-started"
 LAMBDA = 10

@@ -32,9 +32,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from stx_tf.dcgan.config import DCGANConfig
 from stx_tf.dcgan.nets import build_models
-from stx_tf.dcgan.train import DCGANConfig, build_gan, resolve_precision
+from stx_tf.dcgan.train import build_gan
 from stx_tf.precision import cpu_has_bf16
+from stx_tf.precision import resolve as resolve_precision
 
 LATENT = 100
 

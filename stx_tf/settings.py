@@ -10,7 +10,9 @@ Every other module asks this one. Variables:
 | ``STX_MODELS_DIR`` | trained presets / generators for ``stx serve`` and ``fast-style apply`` (default ``./models``) |
 | ``STX_VGG19_WEIGHTS`` | local VGG19 ``notop`` weights file (when ImageNet weights cannot be downloaded) |
 | ``STX_SQUEEZENET_WEIGHTS`` | local SqueezeNet v1.1 ``notop`` HDF5 weights file |
-| ``STX_INCEPTION_WEIGHTS`` | local InceptionV3 ``notop`` weights file (for FID / MiFID) |
+| ``STX_FID_INCEPTION_WEIGHTS`` | the competition's FID Inception of 2015 (``.pt`` / ``.pth`` / ``.pb`` / ``.weights.h5``, or a folder holding one): Kaggle's MiFID network |
+| ``STX_INCEPTION_WEIGHTS`` | Keras ImageNet InceptionV3 ``notop`` weights, or Kaggle's ``classify_image_graph_def.pb`` (run as a TF graph) |
+| ``STX_ARBITRARY_MODEL`` | folder (or file) of the arbitrary-style networks: Magenta's TFLite pair or SavedModel |
 | ``STX_LOG`` | log level for the ``stx_tf`` logger (default ``INFO``) |
 | ``STX_BACKEND`` | ``jax`` or ``tensorflow``: the backend :func:`stx_tf.backend.choose` picks, always |
 | ``STX_KAGGLE_INPUT`` | Kaggle's input folder (default ``/kaggle/input``; tests point it elsewhere) |
@@ -38,6 +40,7 @@ WEIGHTS_ENV = {
     "vgg19": "STX_VGG19_WEIGHTS",
     "squeezenet": "STX_SQUEEZENET_WEIGHTS",
     "inception_v3": "STX_INCEPTION_WEIGHTS",
+    "fid_inception": "STX_FID_INCEPTION_WEIGHTS",
 }
 
 
@@ -79,6 +82,12 @@ def weights_file(backbone: str) -> Path | None:
     """A local weights file for ``backbone`` named by its environment variable, if set."""
     env = WEIGHTS_ENV.get(backbone)
     value = _get(env) if env else None
+    return Path(value).expanduser() if value else None
+
+
+def arbitrary_model() -> Path | None:
+    """The arbitrary-style model named by ``STX_ARBITRARY_MODEL`` (see :mod:`stx_tf.arbitrary`), if set."""
+    value = _get("STX_ARBITRARY_MODEL")
     return Path(value).expanduser() if value else None
 
 

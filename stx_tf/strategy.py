@@ -234,29 +234,7 @@ def gpu_capability() -> tuple[int, int] | None:
         return None
 
 
-def native_bfloat16(strategy: tf.distribute.Strategy | None = None) -> bool:
-    """Whether bfloat16 maths is native and fast here: a TPU (strategy or device), or a CPU-only
-    machine with AMX / AVX-512 BF16. GPUs answer False (float16 with loss scaling is their format)."""
-    if is_tpu(strategy) or tf.config.list_logical_devices("TPU"):
-        return True
-    from stx_tf.precision import cpu_has_bf16
-
-    return not tf.config.list_logical_devices("GPU") and cpu_has_bf16()
-
-
 def global_batch_size(per_replica: int, strategy=None) -> int:
     """Global batch = per-replica batch × replicas (:func:`replicas`: a ``tf.distribute`` strategy's replicas
     in sync, or the devices of a Keras distribution)."""
     return int(per_replica) * replicas(strategy)
-
-
-def set_precision(strategy: tf.distribute.Strategy | None = None, policy: str = "auto") -> str:
-    """Set Keras' global dtype policy (``"auto"``: :func:`stx_tf.precision.resolve`) and return its name."""
-    import keras
-
-    from stx_tf.precision import resolve
-
-    name = resolve(policy, strategy)
-    keras.mixed_precision.set_global_policy(name)
-    log.info("precision policy: %s", name)
-    return name

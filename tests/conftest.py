@@ -6,8 +6,8 @@ import os
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import pytest
+from images import make_rgb
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Tests never write to the user's cache: the embedded sample is made once per test session here.
@@ -41,22 +41,6 @@ def squeezenet_weights(shared_dir) -> Path:
     if not path.is_file():
         pytest.skip(f"{path} not present")
     return path
-
-
-def make_rgb(seed: int, size: int = 256) -> np.ndarray:
-    """A deterministic uint8 RGB test image with structure (gradients + blobs)."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:size, 0:size] / size
-    img = np.stack(
-        [
-            np.sin(xx * rng.uniform(2, 8) + rng.uniform(0, 6)),
-            np.cos(yy * rng.uniform(2, 8) + rng.uniform(0, 6)),
-            np.sin((xx + yy) * rng.uniform(2, 8)),
-        ],
-        axis=-1,
-    )
-    img = (img * 0.5 + 0.5) * 200 + rng.uniform(0, 55, size=(size, size, 3))
-    return np.clip(img, 0, 255).astype(np.uint8)
 
 
 @pytest.fixture()

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_rgb
+from images import make_rgb
 from PIL import Image
 
 from stx_tf.app.limits import Limits, fetch_url, read_photo, url_name
-from stx_tf.app.painters import GATYS_KEY, classify_model_file, discover_painters
+from stx_tf.app.painters import ARBITRARY_KEY, GATYS_KEY, classify_model_file, discover_painters
 from stx_tf.app.studio import PaintRequest, PaintResult, PaintTimeout, Progress, Studio, blend
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -40,6 +40,7 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOT_COPY = Path("/tmp/app_screenshot.png")
 FAST = "tiny (fast style, instant)"
+INSTANT_ANY, GATYS_ANY = "Any painting — instant", "Any painting — best quality (slower)"
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -116,9 +117,21 @@ def models_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def studio(models_dir):
+def arbitrary_dir(tmp_path_factory):
+    """A tiny fake of Magenta's TFLite pair (see tests/test_arbitrary.py)."""
+    from test_arbitrary import write_fake_pair
+
+    return write_fake_pair(tmp_path_factory.mktemp("magenta_arbitrary_style"))
+
+
+@pytest.fixture(scope="module")
+def studio(models_dir, arbitrary_dir):
     studio = Studio(
-        models_dir, limits=Limits(max_output=256, time_limit=60), backbone="squeezenet", weights=None
+        models_dir,
+        limits=Limits(max_output=256, time_limit=60),
+        backbone="squeezenet",
+        weights=None,
+        arbitrary_model=arbitrary_dir,
     )
     yield studio
     studio.close()
@@ -229,8 +242,33 @@ def test_discover_painters(models_dir, tmp_path):
     assert [p.key for p in discover_painters(tmp_path / "absent")] == [GATYS_KEY]
 
 
+def test_instant_any_painting_comes_first_when_its_model_is_found(models_dir, arbitrary_dir, tmp_path):
+    painters = discover_painters(models_dir, arbitrary=arbitrary_dir)
+    assert [p.label for p in painters][:: len(painters) - 1] == [INSTANT_ANY, GATYS_ANY]
+    assert painters[0].needs_style and painters[0].instant and not painters[-1].instant
+    assert ARBITRARY_KEY not in [p.key for p in discover_painters(models_dir, arbitrary=tmp_path / "none")]
+    assert ARBITRARY_KEY not in [p.key for p in discover_painters(models_dir, arbitrary=None)]
+
+
+def test_instant_any_painting(studio, files):
+    request = PaintRequest(photo=files["photo"], painter=ARBITRARY_KEY, style=files["style"], size=100)
+    result = studio.paint(request)
+    assert (
+        result.image.shape == result.photo.shape == (75, 100, 3)
+        and "Any painting — instant" in result.message
+    )
+    weak = studio.paint(dataclasses.replace(request, strength=0.0))
+    kept = studio.paint(dataclasses.replace(request, preserve_colors=True))
+    assert np.abs(weak.image.astype(int) - result.image).mean() > 2  # strength reaches the style vector
+    assert np.abs(kept.image.astype(int) - result.image).mean() > 2
+    with pytest.raises(ValueError, match="needs a style image"):
+        studio.paint(dataclasses.replace(request, style=None))
+    with pytest.raises(ValueError, match="style image.*too small"):
+        studio.paint(dataclasses.replace(request, style=jpeg_bytes(20, 20)))
+
+
 def test_instant_painters(studio, files):
-    for painter in studio.painters[:-1]:
+    for painter in [p for p in studio.painters if not p.needs_style]:
         result = studio.paint(PaintRequest(photo=files["photo"], painter=painter.key, size=100))
         assert isinstance(result, PaintResult)
         assert result.image.shape == result.photo.shape == (75, 100, 3)
@@ -239,7 +277,7 @@ def test_instant_painters(studio, files):
     assert np.abs(same.image.astype(int) - same.photo.astype(int)).max() <= 1
     photo = np.random.default_rng(0).uniform(size=(8, 8, 3)).astype(np.float32)
     kept = blend(photo, np.full_like(photo, 0.5), 1.0, preserve_colors=True)
-    from stx_tf.nst import rgb_to_yiq
+    from stx_tf.data.imageops import rgb_to_yiq
 
     assert np.abs(rgb_to_yiq(kept)[..., 0] - 0.5).mean() < 0.01  # the painting's luminance (up to clipping)
     assert np.corrcoef(rgb_to_yiq(kept)[..., 1].ravel(), rgb_to_yiq(photo)[..., 1].ravel())[0, 1] > 0.9
@@ -349,12 +387,14 @@ def test_cli_serve_arguments():
 
 # ------------------------------------------------------------------------------------------ browser
 @pytest.fixture(scope="module")
-def server(models_dir):
+def server(models_dir, arbitrary_dir):
     pytest.importorskip("gradio")
     from stx_tf.app.ui import launch
 
     limits = Limits(max_pixels=300_000, max_output=256, max_steps=50, time_limit=60, allow_private_urls=True)
-    studio = Studio(models_dir, limits=limits, backbone="squeezenet", weights=None)
+    studio = Studio(
+        models_dir, limits=limits, backbone="squeezenet", weights=None, arbitrary_model=arbitrary_dir
+    )
     demo = launch(studio=studio, host="127.0.0.1", port=free_port(), block=False, quiet=True, warm_up=False)
     yield demo
     demo.close()
@@ -444,9 +484,10 @@ def test_browser_photo_from_url(page, http_root):
     assert "160×120 px" in paint_and_wait(page, "Done")
 
 
-def test_browser_any_painting(page, files):
-    assert not page.locator("#style").is_visible()
-    choose_painter(page, "Any painting: upload a style image (Gatys, slower)")
+def test_browser_any_painting_best_quality(page, files):
+    choose_painter(page, FAST)
+    page.locator("#style").wait_for(state="hidden")
+    choose_painter(page, GATYS_ANY)
     page.locator("#style").wait_for(state="visible")
     upload(page, "photo", files["photo"])
     upload(page, "style", files["style"])
@@ -454,3 +495,20 @@ def test_browser_any_painting(page, files):
     set_number(page, "steps", 10)
     status = paint_and_wait(page, "Done")
     assert "Gatys" in status and "10 steps" in status and "64×48 px" in status
+
+
+def test_browser_any_painting_instant(page, files, tmp_path):
+    """The first painter on the page: upload a photo and a painting, press Paint, get the picture."""
+    assert page.locator("#painter input").input_value() == INSTANT_ANY
+    assert page.locator("#style").is_visible() and not page.locator("#steps").is_visible()
+    upload(page, "photo", files["photo"])
+    upload(page, "style", files["style"])
+    set_number(page, "size", 128)
+    status = paint_and_wait(page, "Done")
+    assert "Any painting — instant" in status and "128×96 px" in status
+    with page.expect_download() as info:
+        page.locator("#download").click()
+    with Image.open(info.value.path()) as painted:
+        assert painted.size == (128, 96)
+    page.screenshot(path=str(tmp_path / "instant.png"), full_page=True)
+    shutil.copy(tmp_path / "instant.png", SCREENSHOT_COPY.with_name("app_instant_screenshot.png"))

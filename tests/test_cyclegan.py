@@ -440,3 +440,84 @@ def test_a_tensorflow_run_exports_under_jax(quick, tmp_path):
     )
     assert proc.returncode == 0 and "OK" in proc.stdout, proc.stderr[-3000:]
     np.testing.assert_allclose(np.load(tmp_path / "jax.npy"), ours, atol=1e-5)
+
+
+# ----------------------------------------------------------------------------- scoring during training
+def test_as_kaggle_reads_is_the_pil_decoded_jpeg():
+    import io
+
+    from PIL import Image
+
+    from stx_tf.submission.export import to_jpegs
+    from stx_tf.training.scoring import as_kaggle_reads
+
+    painted = images(11, 2, 64)  # painted at 64 px: resized to 256 like the export, then JPEG
+    read = as_kaggle_reads(painted)
+    assert read.shape == (2, 256, 256, 3)
+    pil = np.asarray(Image.open(io.BytesIO(to_jpegs(painted, 95, 256)[1])).convert("RGB"))
+    np.testing.assert_allclose(read[1], pil / 127.5 - 1.0, atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory):
+    """A tiny run scored after every epoch (SqueezeNet proxy with random weights in smoke mode)."""
+    from stx_tf.cyclegan.train import train
+    from stx_tf.data import find_competition_data
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("STX_SMOKE", "1")
+        mp.delenv("STX_FID_INCEPTION_WEIGHTS", raising=False)
+        config = CycleGANConfig(
+            **TINY, batch_size=2, steps_per_epoch=2, epochs=3, decay_epochs=1, samples=1, score_every=1,
+            score_photos=6, out_dir=str(tmp_path_factory.mktemp("scored") / "run"), precision="float32",
+        )
+        return train(config, data=find_competition_data(allow_sample=True), verbose=0), config
+
+
+def test_scoring_during_training_keeps_the_best_epoch(scored):
+    from stx_tf.cyclegan.train import generator_source, load_generator
+    from stx_tf.training import load_arrays, read_run
+
+    result, config = scored
+    history = result.history
+    assert len(history["mifid"]) == 3 and all(np.isfinite(history["mifid"]))
+    assert history["mifid"] == history["fid"] or all(m >= f for m, f in zip(history["mifid"], history["fid"]))
+    best_epoch = int(np.argmin(history["mifid"])) + 1
+    saved = read_run(result.out_dir)
+    assert saved["best"] == {"epoch": best_epoch, "metric": "mifid", "score": min(history["mifid"])}
+    assert (result.out_dir / "score_curves.png").stat().st_size > 1000
+    source, said = generator_source(result.out_dir)
+    assert source.name == "best" and f"best epoch {best_epoch}" in said
+    best = load_generator(result.out_dir)  # export's default: the best epoch
+    for got, want in zip(best.get_weights(), load_arrays(source, "monet_generator")):
+        np.testing.assert_array_equal(got, want)
+    last = load_generator(result.out_dir, "last")
+    assert "last epoch" in generator_source(result.out_dir, "last")[1]
+    assert best_epoch == 3 or any(not np.array_equal(a, b) for a, b in zip(best.get_weights(), last.get_weights()))
+
+
+def test_resume_keeps_the_best_score(scored, tmp_path):
+    import shutil
+
+    from stx_tf.cyclegan.train import train
+    from stx_tf.data import find_competition_data
+    from stx_tf.training import read_run
+
+    result, config = scored
+    run = shutil.copytree(result.out_dir, tmp_path / "run")
+    before = read_run(run)["best"]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("STX_SMOKE", "1")
+        resumed = train(config.updated(out_dir=str(run), epochs=4), data=find_competition_data(allow_sample=True),
+                        verbose=0)
+    after = read_run(run)["best"]
+    assert resumed.run.initial_epoch == 3 and len(resumed.history["mifid"]) == 4
+    assert after["score"] == min(resumed.history["mifid"]) and after["score"] <= before["score"]
+    assert after["epoch"] in (before["epoch"], 4)
+
+
+def test_scoring_config_errors():
+    with pytest.raises(ValueError, match="restart_from_best needs scoring"):
+        CycleGANConfig(restart_from_best=2)
+    with pytest.raises(ValueError, match="score_every"):
+        CycleGANConfig(score_every=-1)

@@ -216,3 +216,46 @@ def test_wheel_installs_offline(tmp_path):
         text=True,
     )
     assert str(target) in out.stdout, out.stderr
+
+
+def test_build_writes_the_fid_weights_dataset_for_offline_scoring(tmp_path, monkeypatch):
+    """`stx kaggle build --fid-weights` converts the network to Keras weights in a dataset folder, attaches it
+    to notebook 03 only, and the scorer finds it where Kaggle mounts it."""
+    import shutil
+
+    from stx_tf.metrics import fid_inception_net, fid_weights
+
+    source = fid_weights.save_weights(fid_inception_net.build(), tmp_path / "src" / "random.weights.h5")
+    out = tmp_path / "kaggle"
+    args = [
+        "kaggle",
+        "build",
+        "--out",
+        str(out),
+        "--notebooks",
+        str(NOTEBOOKS),
+        "--user",
+        "alice",
+        "--no-wheel",
+    ]
+    assert main(args + ["--fid-weights", str(source)]) == 0
+    dataset = out / kaggle.FID_DATASET
+    meta = json.loads((dataset / "dataset-metadata.json").read_text())
+    assert meta["id"] == f"alice/{kaggle.FID_DATASET}" and meta["licenses"]
+    assert sorted(p.name for p in dataset.iterdir()) == ["dataset-metadata.json", fid_weights.WEIGHTS_NAME]
+    for spec in kaggle.KERNELS:
+        folder = out / kaggle.slug(spec)
+        sources = json.loads((folder / "kernel-metadata.json").read_text())["dataset_sources"]
+        assert (f"alice/{kaggle.FID_DATASET}" in sources) == (spec.notebook in kaggle.SCORING_NOTEBOOKS)
+        assert kaggle.validate_kernel_folder(folder) == []
+    mounted = tmp_path / "input" / "datasets" / "alice" / kaggle.FID_DATASET  # Kaggle's newer mount layout
+    shutil.copytree(dataset, mounted)
+    monkeypatch.delenv("STX_FID_INCEPTION_WEIGHTS", raising=False)
+    monkeypatch.setattr(fid_weights, "package_file", lambda: None)
+    found = fid_weights.find_weights(kaggle_input=tmp_path / "input")
+    assert found == mounted / fid_weights.WEIGHTS_NAME
+    assert fid_weights.fingerprint(fid_weights.load_model(found)) == fid_weights.fingerprint(
+        fid_weights.load_model(source)
+    )
+    with pytest.raises(ValueError, match="missing.pt"):
+        kaggle.write_fid_dataset(tmp_path / "missing.pt", tmp_path / "k2", "alice")

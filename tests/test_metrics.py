@@ -282,7 +282,7 @@ def test_bad_inputs(tmp_path, rgb_factory, tiny_extractor):
 def test_missing_weights_files_say_how_to_provide_one(tmp_path):
     from stx_tf.metrics import get_extractor
 
-    for name in ("inception", "graphdef", "squeezenet"):
+    for name in ("fid_inception", "inception", "graphdef", "squeezenet"):
         with pytest.raises(ValueError, match="--weights PATH|weights=PATH|STX_"):
             get_extractor(name, weights=tmp_path / "nope.h5")
     with pytest.raises(ValueError, match="unknown feature extractor"):
@@ -335,6 +335,14 @@ def test_inception_v3_random_weights_is_labelled_2048d():
     feats = ext(np.zeros((2, 256, 256, 3), np.float32))
     assert feats.shape == (2, 2048) and ext.dim == 2048
     assert "random weights" in ext.label and not ext.competition_metric
+    assert "not Kaggle's" in ext.label  # Keras' ImageNet InceptionV3 is never the competition's network
+
+
+def test_inception_v3_given_kaggles_graphdef_runs_the_graph(fake_graphdef):
+    from stx_tf.metrics import inception_v3
+
+    ext = inception_v3(fake_graphdef[0])  # STX_INCEPTION_WEIGHTS=classify_image_graph_def.pb
+    assert ext.competition_metric and "GraphDef" in ext.label and ext.dim == 8
 
 
 def test_squeezenet_proxy_is_labelled(squeezenet_weights):
@@ -356,7 +364,8 @@ def test_auto_extractor_falls_back_to_labelled_random_weights(monkeypatch):
             return real_resolve(name, None)
         raise RuntimeError("no network")
 
-    for env in ("STX_SMOKE", "STX_SQUEEZENET_WEIGHTS", "STX_INCEPTION_WEIGHTS", "KAGGLE_KERNEL_RUN_TYPE"):
+    envs = ("STX_SMOKE", "STX_SQUEEZENET_WEIGHTS", "STX_INCEPTION_WEIGHTS", "STX_FID_INCEPTION_WEIGHTS")
+    for env in envs + ("KAGGLE_KERNEL_RUN_TYPE",):
         monkeypatch.delenv(env, raising=False)
     monkeypatch.setattr(backbones, "resolve_weights", offline)
     ext = auto_extractor()

@@ -12,8 +12,10 @@ from PIL import Image
 
 from stx_tf import losses, nst
 from stx_tf.cli import main
+from stx_tf.data.imageops import resize, rgb_to_yiq
+from stx_tf.nst.procedure import _Level, _load
 
-TINY = {"backbone": "squeezenet", "weights": None, "max_dim": 48, "epochs": 2, "steps": 3, "verbose": 0}
+TINY = {"backbone": "squeezenet", "weights": None, "max_dim": 48, "epochs": 2, "steps_per_epoch": 3, "verbose": 0}
 
 
 @pytest.fixture()
@@ -45,7 +47,7 @@ def test_lbfgs_multiscale_lowers_the_loss(pair):
     result = nst.stylize(
         content,
         style,
-        **{**TINY, "max_dim": 64, "epochs": 1, "steps": 4},
+        **{**TINY, "max_dim": 64, "epochs": 1, "steps_per_epoch": 4},
         optimizer="lbfgs",
         lbfgs_memory=2,
         multiscale=2,
@@ -59,8 +61,8 @@ def test_lbfgs_multiscale_lowers_the_loss(pair):
 def test_objective_matches_loss_definition(pair):
     content, style = pair
     cfg = nst.StylizeConfig(**{k: v for k, v in TINY.items() if k != "verbose"}, tv_weight=0.5).resolved()
-    c, s = nst.resize(content.astype(np.float32) / 255, 48, 48), style.astype(np.float32) / 255
-    extractor = nst._extractor(cfg)
+    c, s = resize(content.astype(np.float32) / 255, 48, 48), style.astype(np.float32) / 255
+    extractor = nst.extractor(cfg)
     objective = nst.StyleObjective(extractor, c, [s, s[::-1]], cfg, style_image_weights=[3, 1])
     x = np.random.default_rng(0).uniform(size=(1, 48, 48, 3)).astype(np.float32)
     feats, fc = extractor(x), extractor(c[None])
@@ -82,7 +84,7 @@ def test_style_strength_zero_keeps_the_photo(pair):
     result = nst.stylize(
         content,
         style,
-        **{**TINY, "epochs": 1, "steps": 2},
+        **{**TINY, "epochs": 1, "steps_per_epoch": 2},
         style_strength=0.0,
         tv_weight=0.0,
         precision="float32",  # history holds the step losses: exact only with float32 steps
@@ -98,7 +100,7 @@ def test_preserve_color_keeps_chrominance_and_several_styles(pair, rgb_factory):
     from stx_tf.data import load_image
 
     c = load_image(content, max_dim=48)
-    chroma_in, chroma_out = nst.rgb_to_yiq(c)[..., 1:], nst.rgb_to_yiq(result.image)[..., 1:]
+    chroma_in, chroma_out = rgb_to_yiq(c)[..., 1:], rgb_to_yiq(result.image)[..., 1:]
     assert np.median(np.abs(chroma_in - chroma_out)) < 1e-4  # equal except where RGB clips
     with pytest.raises(ValueError, match="style_weights"):
         nst.stylize(content, [style, style], **TINY, style_weights=[1])
@@ -141,7 +143,7 @@ def test_bad_inputs(tmp_path, pair, rgb_factory):
     handler.emit = records.append
     logger.addHandler(handler)
     try:
-        result = nst.stylize(gray, rgba, **{**TINY, "epochs": 1, "steps": 1})
+        result = nst.stylize(gray, rgba, **{**TINY, "epochs": 1, "steps_per_epoch": 1})
     finally:
         logger.removeHandler(handler)
     assert result.image.shape == (48, 48, 3)
@@ -161,12 +163,27 @@ def test_vgg19_random_and_local_weights(pair, tmp_path):
         assert result.image.shape == (32, 32, 3) and np.isfinite(result.final_loss)
 
 
-def test_sweeps_write_pngs(pair, tmp_path):
+def test_content_weight_sweep_trades_content_for_style(pair, tmp_path):
+    """λ weights the content term: the larger one ends nearer the photo's features, farther from the style."""
     content, style = pair
-    images = nst.content_weight_sweep(content, style, (1e-5, 1e-2), path=tmp_path / "lambda.png", **TINY)
-    assert len(images) == 2 and (tmp_path / "lambda.png").is_file()
-    frames = nst.epochs_sweep(content, style, (1, 2), path=tmp_path / "epochs.png", **{**TINY, "steps": 1})
-    assert len(frames) == 2 and (tmp_path / "epochs.png").is_file()
+    images = nst.content_weight_sweep(content, style, (1e-3, 1e2), path=tmp_path / "lambda.png", **TINY)
+    cfg = nst.StylizeConfig(**{k: v for k, v in TINY.items() if k != "verbose"}).resolved()
+    objective = _Level(cfg, _load(content, 48, "c"), [_load(style, 48, "s")], None, 1.0).objective
+    (style_small, content_small, _), (style_big, content_big, _) = [
+        [float(v) for v in objective.parts(image[None])] for image in images
+    ]
+    assert content_big < 0.5 * content_small and style_big > style_small
+    with Image.open(tmp_path / "lambda.png") as grid:
+        assert grid.width > grid.height and np.asarray(grid.convert("L")).std() > 10  # two panels, not blank
+
+
+def test_epochs_sweep_picks_the_frames_of_one_run(pair, tmp_path):
+    content, style = pair
+    frames = nst.epochs_sweep(content, style, (3, 1), path=tmp_path / "epochs.png", **{**TINY, "steps_per_epoch": 2})
+    run = nst.stylize(content, style, **{**TINY, "steps_per_epoch": 2, "epochs": 3})
+    assert len(frames) == 2 and all(np.array_equal(f, run.frames[e]) for f, e in zip(frames, (0, 2)))
+    assert np.abs(frames[1].astype(int) - frames[0]).max() > 0 and run.epoch_losses[2] < run.epoch_losses[0]
+    assert (tmp_path / "epochs.png").is_file()
 
 
 def test_demo_images(files, jpeg_folder):
@@ -191,7 +208,7 @@ def test_cli_stylize(files, tmp_path, capsys):
     content, style = files
     out, gif = tmp_path / "out.png", tmp_path / "out.gif"
     args = ["stylize", str(content), str(style), str(style), "-o", str(out), "--backbone", "squeezenet"]
-    args += ["--weights", "none", "--size", "40", "--steps", "2", "--epochs", "2", "--gif", str(gif), "-q"]
+    args += ["--weights", "none", "--max-dim", "40", "--steps-per-epoch", "2", "--epochs", "2", "--gif", str(gif), "-q"]
     assert main(args + ["--preserve-color", "--style-weights", "1", "2", "--tv-weight", "0.1"]) == 0
     assert Image.open(out).size == (40, 40) and gif.is_file()
     assert (
@@ -202,7 +219,7 @@ def test_cli_stylize(files, tmp_path, capsys):
 
 def test_real_squeezenet_weights_paint(squeezenet_weights, pair):
     content, style = pair
-    result = nst.stylize(content, style, **{**TINY, "weights": squeezenet_weights, "max_dim": 64, "steps": 5})
+    result = nst.stylize(content, style, **{**TINY, "weights": squeezenet_weights, "max_dim": 64, "steps_per_epoch": 5})
     assert result.epoch_losses[-1] < 0.7 * result.history[0]
 
 
@@ -211,9 +228,9 @@ def _tiny_objective(pair, precision="float32", **overrides):
     cfg = nst.StylizeConfig(
         **{k: v for k, v in TINY.items() if k != "verbose"}, precision=precision, **overrides
     ).resolved()
-    c, s = nst.resize(content.astype(np.float32) / 255, 48, 48), style.astype(np.float32) / 255
+    c, s = resize(content.astype(np.float32) / 255, 48, 48), style.astype(np.float32) / 255
     objective = nst.StyleObjective(
-        nst._extractor(cfg), c, [s], cfg, step_extractor=nst._extractor(cfg, cfg.precision)
+        nst.extractor(cfg), c, [s], cfg, step_extractor=nst.extractor(cfg, cfg.precision)
     )
     return objective, c
 
@@ -244,17 +261,20 @@ def test_bfloat16_precision(pair, monkeypatch):
 
     with pytest.raises(ValueError, match="precision"):
         nst.StylizeConfig(precision="float16").resolved()
-    assert nst.resolve_precision("float32") == "float32"
-    assert nst.resolve_precision("bfloat16") == "bfloat16"
+    assert nst.step_policy("float32") == "float32"
+    assert nst.step_policy("bfloat16") == nst.step_policy("mixed_bfloat16") == "mixed_bfloat16"
     monkeypatch.setattr(precision, "cpu_has_bf16", lambda: False)
-    assert nst.resolve_precision("auto") == "float32"
+    assert nst.step_policy("auto") == "float32"
     monkeypatch.setattr(precision, "cpu_has_bf16", lambda: True)
-    assert nst.resolve_precision("auto") == "bfloat16"  # tests run without GPU / TPU
+    assert nst.step_policy("auto") == "mixed_bfloat16"  # tests run without GPU / TPU
+    monkeypatch.setattr(precision, "resolve", lambda value: "mixed_float16")  # a GPU with tensor cores
+    assert nst.step_policy("auto") == "float32"  # Gatys' Grams overflow float16: float32 there
+    monkeypatch.undo()
 
     objective, c = _tiny_objective(pair, precision="bfloat16")
     feats = objective.step_extractor(c[None])
     assert all(keras.backend.standardize_dtype(f.dtype) == "bfloat16" for f in feats.values())
-    assert objective.step_extractor is nst._extractor(objective.cfg, "bfloat16")  # cached
+    assert objective.step_extractor is nst.extractor(objective.cfg, "mixed_bfloat16")  # cached
     ref_loss, ref_grad = _value_and_grad(objective, c[None])
     loss, grad = _value_and_grad(objective.step_loss, c[None])
     assert loss == pytest.approx(ref_loss, rel=0.05)
@@ -263,10 +283,10 @@ def test_bfloat16_precision(pair, monkeypatch):
 
     content, style = pair
     result = nst.stylize(content, style, **TINY, precision="bfloat16")
-    assert result.config.precision == "bfloat16"
+    assert result.config.precision == "mixed_bfloat16"
     assert result.epoch_losses[-1] < result.epoch_losses[0] < result.history[0] * 1.05
     # reported losses are the float32 objective of the returned image
-    level = nst._Level(result.config, nst._load(content, 48, "c"), [nst._load(style, 48, "s")], None, 1.0)
+    level = _Level(result.config, _load(content, 48, "c"), [_load(style, 48, "s")], None, 1.0)
     assert result.final_loss == pytest.approx(float(level.objective(result.image[None])), rel=1e-5)
 
 
@@ -274,7 +294,7 @@ def test_recommended_config_local():
     cfg = nst.recommended_config(smoke=False, place="local")
     assert cfg.backbone == "squeezenet" and cfg.precision == "auto"
     assert (cfg.learning_rate, cfg.beta_1, cfg.beta_2, cfg.schedule) == (0.04, 0.95, 0.99, "cosine")
-    assert cfg.epochs * cfg.steps == 800
+    assert cfg.epochs * cfg.steps_per_epoch == 800
     tutorial = nst.recommended_config(smoke=False, place="kaggle")
     assert (tutorial.learning_rate, tutorial.beta_1, tutorial.schedule) == (0.02, 0.99, "constant")
 
@@ -328,10 +348,10 @@ def test_cli_fast_schedule(files, tmp_path, monkeypatch):
         "none",
     ]
     assert (
-        main(args + ["--size", "40", "--fast", "--steps", "2", "--epochs", "2", "--beta2", "0.98", "-q"]) == 0
+        main(args + ["--max-dim", "40", "--fast", "--steps-per-epoch", "2", "--epochs", "2", "--beta2", "0.98", "-q"]) == 0
     )
     cfg = seen["config"]
-    assert (cfg.schedule, cfg.learning_rate, cfg.beta_1, cfg.beta_2, cfg.steps) == (
+    assert (cfg.schedule, cfg.learning_rate, cfg.beta_1, cfg.beta_2, cfg.steps_per_epoch) == (
         "cosine",
         0.04,
         0.95,
@@ -351,8 +371,8 @@ def test_edge_pixels_reach_the_network(pair):
     content, style = pair
     deep = {"style_layers": ("fire5", "fire7"), "content_layers": ("fire6",), "tv_weight": 0.0}
     cfg = nst.StylizeConfig(**{k: v for k, v in TINY.items() if k != "verbose"}, **deep).resolved()
-    c, s = nst.resize(content.astype(np.float32) / 255, 48, 37), style.astype(np.float32) / 255
-    objective = nst.StyleObjective(nst._extractor(cfg), c, [s], cfg)
+    c, s = resize(content.astype(np.float32) / 255, 48, 37), style.astype(np.float32) / 255
+    objective = nst.StyleObjective(nst.extractor(cfg), c, [s], cfg)
     assert objective.padding == (0, 10)
     x = np.random.default_rng(1).uniform(size=(1, 48, 37, 3)).astype(np.float32)
     for fn in (objective, objective.step_loss):

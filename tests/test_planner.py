@@ -46,6 +46,13 @@ def test_plan_arithmetic_cuts_the_epochs_to_the_limit():
     assert "30 epochs requested, 17 fit" in plan.summary()
 
 
+def test_scoring_during_training_is_counted():
+    plan = make_plan(score_seconds=100.0, score_every=2)
+    assert plan.epoch_seconds == pytest.approx(520.0 + 50.0)  # one scoring of 100 s every 2 epochs
+    assert plan.epochs == 15  # floor((9159.24 - 60) / 570)
+    assert "scoring during training" in plan.summary()
+
+
 def test_apply_sets_epochs_decay_and_the_time_budget():
     plan = make_plan()
     config = CycleGANConfig(epochs=30, decay_epochs=15)

@@ -125,3 +125,30 @@ def test_durations_and_execution_steps():
             parse_duration(bad)
     assert execution_steps(8, 30) == 6 and execution_steps(8, 7) == 7 and execution_steps(4, 13) == 1
     assert execution_steps(8, 32, replicas=2) == 1 and execution_steps(8, 32, replicas=8, tpu=True) == 8
+
+
+def test_restart_from_best_keeps_the_step_count(tmp_path):
+    class Score(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs["mifid"] = [5.0, 3.0, 4.0, 4.5, 6.0][epoch]
+            self.weights = [w.copy() for w in self.model.get_weights()]
+
+    model = _tiny_model()
+    run = RunFolder(tmp_path, "tiny", {})
+    scores = Score()
+    kernels = {}
+
+    class Kernel(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            kernels[epoch + 1] = model.layers[0].kernel.numpy().copy()
+
+    result = training.fit_run(
+        model, _data(), run=run, items={"model": model, "optimizer": model.optimizer}, epochs=4,
+        best_key="mifid", restart_from_best=2, callbacks=[scores, Kernel()], verbose=0,
+    )
+    saved = training.read_run(tmp_path)
+    # epochs 3 and 4 did not beat epoch 2: after epoch 4 the weights went back to epoch 2's...
+    assert saved["restarts"] == [{"after_epoch": 4, "from_epoch": 2}] and result.best["epoch"] == 2
+    np.testing.assert_array_equal(model.layers[0].kernel.numpy(), kernels[2])
+    # ... but the optimiser's step count was not rewound (4 epochs x 4 steps): the schedule goes on.
+    assert int(model.optimizer.iterations) == 16

@@ -1,4 +1,9 @@
-"""Painters the demo offers: trained models found on disk (instant) and Gatys "any painting" (slow).
+"""Painters the demo offers: "any painting" instantly (Magenta's networks), trained models found on disk
+(instant) and Gatys "any painting" (best quality, slow).
+
+* ``arbitrary``: :func:`stx_tf.arbitrary.paint` with a style image the person uploads (Ghiasi et al. 2017,
+  https://arxiv.org/abs/1705.06830): offered first when the model files are found
+  (:func:`stx_tf.arbitrary.find_model`, without downloading).
 
 * ``fast_style``: a transform net of :mod:`stx_tf.fast_style` saved as ``NAME.keras`` (+ ``NAME.json``),
   ``[0, 1]`` RGB in and out (Johnson et al. 2016, https://arxiv.org/abs/1603.08155).
@@ -29,8 +34,11 @@ from stx_tf.settings import get_logger
 
 log = get_logger("stx_tf.app")
 
-KINDS = ("fast_style", "cyclegan", "gatys")
+KINDS = ("arbitrary", "fast_style", "cyclegan", "gatys")
 GATYS_KEY = "gatys"
+ARBITRARY_KEY = "arbitrary"
+#: Kinds that paint with a style image the person uploads.
+STYLE_KINDS = ("arbitrary", "gatys")
 #: File stems that say nothing about the painter (the folder name is used instead).
 _GENERIC_STEMS = {"transform", "model", "generator", "final", "best", "latest"}
 _FAST_STYLE_NAME = "stx_fast_style_transform"  # stx_tf.fast_style.nets.MODEL_NAME, read without keras
@@ -60,11 +68,27 @@ class Painter:
 
     @property
     def needs_style(self) -> bool:
-        return self.kind == "gatys"
+        return self.kind in STYLE_KINDS
 
 
 def gatys_painter() -> Painter:
-    return Painter(GATYS_KEY, "Any painting: upload a style image (Gatys, slower)", "gatys")
+    return Painter(GATYS_KEY, "Any painting — best quality (slower)", "gatys")
+
+
+def arbitrary_painter(source="auto") -> Painter | None:
+    """The instant any-painting painter when its model is found (``source``: a path, ``"auto"`` to look
+    where :func:`stx_tf.arbitrary.find_model` looks, without downloading, or ``None``: off)."""
+    if source is None:
+        return None
+    from stx_tf.arbitrary import ModelNotFoundError, find_model
+
+    try:
+        path = find_model(None if source == "auto" else source, download=False)
+    except ModelNotFoundError as err:
+        if source != "auto":
+            log.warning("%s", err)
+        return None
+    return Painter(ARBITRARY_KEY, "Any painting — instant", "arbitrary", path)
 
 
 def _archive_config(path: Path) -> dict | None:
@@ -136,15 +160,16 @@ def _cyclegan_runs(root: Path) -> list[Path]:
     ]
 
 
-def discover_painters(models_dir=None, depth: int = 2) -> list[Painter]:
-    """Painters available now: model files under ``models_dir`` (instant ones first), then Gatys.
+def discover_painters(models_dir=None, depth: int = 2, arbitrary="auto") -> list[Painter]:
+    """Painters available now: instant any-painting, model files under ``models_dir``, then Gatys.
 
     Args:
         models_dir: the folder to scan (default :func:`stx_tf.settings.models_dir`); missing is fine.
         depth: how many folder levels to look into (``models/x.keras``, ``models/run1/transform.keras``).
+        arbitrary: the instant any-painting model (see :func:`arbitrary_painter`).
 
     Returns:
-        Instant painters sorted by label, then :func:`gatys_painter`. Files that are not painters
+        :func:`arbitrary_painter` when found, instant painters sorted by label, then :func:`gatys_painter`. Files that are not painters
         (classifiers, discriminators, half-written ``.partial`` files, broken archives) are skipped.
     """
     from stx_tf import settings
@@ -174,16 +199,24 @@ def discover_painters(models_dir=None, depth: int = 2) -> list[Painter]:
         p if labels.count(p.label) == 1 else Painter(p.key, f"{p.label} [{p.key}]", p.kind, p.path, p.info)
         for p in found
     ]
-    return sorted(found, key=lambda p: p.label.lower()) + [gatys_painter()]
+    instant_any = arbitrary_painter(arbitrary)
+    return (
+        [instant_any] * bool(instant_any) + sorted(found, key=lambda p: p.label.lower()) + [gatys_painter()]
+    )
 
 
 # ------------------------------------------------------------------------------------------ running
 def load_painter_model(painter: Painter):
-    """Load an instant painter: a compiled fast-style predictor or a CycleGAN generator (Keras model).
+    """Load an instant painter: Magenta's arbitrary-style networks, a compiled fast-style predictor or a
+    CycleGAN generator (Keras model).
 
     Raises:
         ValueError: the file is gone, broken, or not the kind of model its config announced.
     """
+    if painter.kind == "arbitrary":
+        from stx_tf.arbitrary import load_model
+
+        return load_model(painter.path, download=False)
     if painter.kind == "fast_style":  # a compiled any-size function: (B, H, W, 3) -> (B, H, W, 3)
         from stx_tf.fast_style.inference import predictor
         from stx_tf.fast_style.storage import load_transform
@@ -236,7 +269,7 @@ def run_generator(model, image: np.ndarray) -> np.ndarray:
     The image is reflect-padded to the multiple the generator's strides need and cropped back; a generator
     built for a fixed size gets the image resized to it and back.
     """
-    from stx_tf.nst import resize
+    from stx_tf.data.imageops import resize
 
     height, width = image.shape[:2]
     fixed = tuple(model.input_shape[1:3])
@@ -250,8 +283,16 @@ def run_generator(model, image: np.ndarray) -> np.ndarray:
     return resize(y, height, width) if all(fixed) else y[:height, :width]
 
 
-def run_instant(painter: Painter, model, image: np.ndarray) -> np.ndarray:
-    """Apply an instant painter (``model`` from :func:`load_painter_model`) to a float ``[0, 1]`` image."""
+def run_instant(
+    painter: Painter, model, image: np.ndarray, style: np.ndarray | None = None, **paint_kw
+) -> np.ndarray:
+    """Apply an instant painter (``model`` from :func:`load_painter_model`) to a float ``[0, 1]`` image
+    (any painting: uint8 images too; ``style``, ``paint_kw``: the painting and :func:`stx_tf.arbitrary.paint`'s
+    options)."""
+    if painter.kind == "arbitrary":
+        from stx_tf.arbitrary import paint
+
+        return paint(image, style if style is not None else image, model=model, **paint_kw)
     if painter.kind == "fast_style":
         return np.clip(np.asarray(model(image[None]))[0], 0.0, 1.0)
     return run_generator(model, image)

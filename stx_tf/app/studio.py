@@ -53,9 +53,10 @@ class PaintRequest:
         photo: path or bytes of the photo (validated by :func:`stx_tf.app.limits.read_photo`), or ``None``
             with ``url`` set.
         painter: a :attr:`Painter.key` (see :attr:`Studio.painters`).
-        style: path or bytes of the style image (Gatys only).
+        style: path or bytes of the style image (the "any painting" painters).
         url: an image URL, fetched when ``photo`` is ``None``.
-        strength: 0 = the photo, 1 = the painter's full style (Gatys: the style Gram interpolation).
+        strength: 0 = the photo, 1 = the painter's full style (any painting: the photo's own style vector or
+            Gram matrices blended with the painting's; trained painters: a pixel mix).
         size: longer side of the result in pixels (clamped to ``[64, limits.max_output]``).
         preserve_colors: keep the photo's colours, take only the painter's luminance.
         steps: Gatys optimisation steps (clamped to ``[1, limits.max_steps]``).
@@ -115,14 +116,12 @@ def resize_longer(image: np.ndarray, size: int) -> np.ndarray:
 def blend(photo: np.ndarray, painted: np.ndarray, strength: float, preserve_colors: bool) -> np.ndarray:
     """Post-process an instant painting (floats in [0, 1]): colour preservation, then the strength mix.
 
-    ``preserve_colors`` keeps the painting's luminance with the photo's chrominance (YIQ, as
-    :mod:`stx_tf.nst` does for Gatys); ``strength`` mixes ``strength · painting + (1 - strength) · photo``.
+    ``preserve_colors`` keeps the painting's luminance with the photo's chrominance (YIQ,
+    :func:`stx_tf.data.imageops.keep_colours`); ``strength`` mixes ``strength · painting + (1 - strength) · photo``.
     """
-    from stx_tf.nst import rgb_to_yiq, yiq_to_rgb
+    from stx_tf.data.imageops import keep_colours
 
-    out = painted
-    if preserve_colors:
-        out = yiq_to_rgb(np.concatenate([rgb_to_yiq(out)[..., :1], rgb_to_yiq(photo)[..., 1:]], axis=-1))
+    out = keep_colours(painted, photo) if preserve_colors else painted
     strength = float(np.clip(strength, 0.0, 1.0))
     return np.clip(strength * out + (1.0 - strength) * photo, 0.0, 1.0)
 
@@ -149,6 +148,8 @@ class Studio:
             local file, or ``None`` (random: tests). Default: what :func:`stx_tf.nst.recommended_config`
             picks (random weights in smoke mode).
         gatys_overrides: extra :class:`stx_tf.nst.StylizeConfig` fields for Gatys.
+        arbitrary_model: the instant any-painting model: a path, ``"auto"`` (looked for where
+            :func:`stx_tf.arbitrary.find_model` looks, no download) or ``None`` (not offered).
     """
 
     def __init__(
@@ -158,13 +159,15 @@ class Studio:
         backbone: str | None = None,
         weights="default",
         gatys_overrides: dict | None = None,
+        arbitrary_model="auto",
     ):
         self.models_dir = Path(models_dir) if models_dir is not None else settings.models_dir()
         self.limits = limits or Limits()
         self.backbone = backbone
         self.weights = weights
         self.gatys_overrides = dict(gatys_overrides or {})
-        self.painters: list[Painter] = discover_painters(self.models_dir)
+        self.arbitrary_model = arbitrary_model
+        self.painters: list[Painter] = discover_painters(self.models_dir, arbitrary=arbitrary_model)
         self.models = ModelCache()
         self._pool = ThreadPoolExecutor(self.limits.concurrency, thread_name_prefix="stx-paint")
         self._out_dir = Path(tempfile.mkdtemp(prefix="stx-app-"))
@@ -178,7 +181,7 @@ class Studio:
     # ------------------------------------------------------------------------------------ painters
     def refresh(self) -> list[Painter]:
         """Scan the models folder again (new presets appear without a restart)."""
-        self.painters = discover_painters(self.models_dir)
+        self.painters = discover_painters(self.models_dir, arbitrary=self.arbitrary_model)
         return self.painters
 
     def warm_up(self) -> None:
@@ -186,7 +189,7 @@ class Studio:
         so the first person does not wait for it; a painter that fails to load is logged, not raised."""
         for painter in [p for p in self.painters if p.instant][: self.models.size]:
             try:
-                run_instant(painter, self.models.get(painter), np.zeros((64, 64, 3), np.float32))
+                run_instant(painter, self.models.get(painter), np.zeros((384, 512, 3), np.float32))
             except Exception as err:  # a broken file must not stop the server; its requests will say why
                 log.warning("%s: cannot be used (%s)", painter.label, err)
 
@@ -210,7 +213,7 @@ class Studio:
             **{
                 **overrides,
                 "max_dim": size,
-                "steps": chunk,
+                "steps_per_epoch": chunk,
                 "epochs": math.ceil(steps / chunk),
                 "steps_per_call": chunk,
                 "style_strength": strength,
@@ -251,12 +254,19 @@ class Studio:
             if request.style is None:
                 raise ValueError("'any painting' needs a style image: upload the painting to imitate")
             style = read_photo(request.style, self.limits, name="the style image")
+        if painter.kind == "gatys":
             image, message = self._gatys(photo, style, request, size, deadline, report)
         else:
             report(Progress(0.1, f"painting with {painter.label}"))
             model = self.models.get(painter)
-            painted = run_instant(painter, model, _to_float(photo))
-            image = blend(_to_float(photo), painted, request.strength, request.preserve_colors)
+            strength = float(np.clip(request.strength, 0.0, 1.0))
+            if painter.kind == "arbitrary":  # strength and colours: on the style vector / by the painter
+                image = run_instant(
+                    painter, model, photo, style, strength=strength, preserve_colors=request.preserve_colors
+                )
+            else:
+                painted = run_instant(painter, model, _to_float(photo))
+                image = blend(_to_float(photo), painted, strength, request.preserve_colors)
             if time.perf_counter() > deadline:
                 raise PaintTimeout(f"the painting took over the {self.limits.time_limit:g} s limit")
             message = painter.label.split(" (")[0]
@@ -279,7 +289,7 @@ class Studio:
         report(Progress(0.06, f"Gatys: preparing {cfg.backbone} features"))
 
         def on_epoch(epoch, image, loss):
-            state["steps"] = epoch * cfg.steps
+            state["steps"] = epoch * cfg.steps_per_epoch
             report(Progress(epoch / total, f"Gatys: step {state['steps']} of {steps}", image))
             if time.perf_counter() > deadline and epoch < total:
                 state["stopped"] = True
@@ -349,13 +359,23 @@ class Studio:
         return path
 
     def save_for_download(self, result: PaintResult, keep_seconds: float = 3600.0) -> Path:
-        """Write ``result`` as a PNG under the studio's temporary folder (old files are removed)."""
+        """Write ``result`` as a PNG under the studio's temporary folder (old files are removed).
+
+        Fast zlib level 1: about a fifth of the default's time (which was most of an instant painting's
+        wait) for a file a little larger; the pixels are the same.
+        """
+        from PIL import Image
+
+        from stx_tf.atomic import atomic_path
+
         now = time.time()
         for old in self._out_dir.iterdir():
             if now - old.stat().st_mtime > keep_seconds:
                 shutil.rmtree(old, ignore_errors=True)
-        folder = self._out_dir / uuid.uuid4().hex
-        return result.save(folder / f"{result.name}.png")
+        path = self._out_dir / uuid.uuid4().hex / f"{result.name}.png"
+        with atomic_path(path) as tmp:
+            Image.fromarray(result.image).save(tmp, format="PNG", compress_level=1)
+        return path
 
     def close(self) -> None:
         """Stop the workers (after the running paintings) and delete the temporary files."""
@@ -363,7 +383,9 @@ class Studio:
         self._remove_files()
 
     def describe(self) -> str:
-        instant = sum(p.instant for p in self.painters)
+        trained = sum(p.instant and p.kind != "arbitrary" for p in self.painters)
+        quick = "instant or " if any(p.kind == "arbitrary" for p in self.painters) else ""
         return (
-            f"{instant} instant painter{'s' if instant != 1 else ''} + any painting. {self.limits.describe()}"
+            f"{trained} trained painter{'s' if trained != 1 else ''} + any painting ({quick}best quality). "
+            f"{self.limits.describe()}"
         )

@@ -19,8 +19,9 @@ log = get_logger("stx_tf.app")
 TITLE = "stx_tf painter"
 INTRO = """# stx_tf painter
 Turn a photo into a painting. **1.** Upload a photo (or paste an image URL and press *Fetch*).
-**2.** Pick a painter: trained painters are *instant*; *any painting* copies the style of a painting you
-upload (Gatys et al.), which takes a while. **3.** Press **Paint**, compare with the slider, download."""
+**2.** Pick a painter: *any painting — instant* copies the style of a painting you upload in one pass
+(Ghiasi et al.); *best quality* optimises the picture (Gatys et al.), which takes a while; trained painters
+are instant too. **3.** Press **Paint**, compare with the slider, download."""
 
 CSS = """
 .gradio-container {max-width: 1180px !important; margin: auto;}
@@ -88,7 +89,7 @@ def build_app(studio: Studio) -> gr.Blocks:
                     value=default_steps,
                     step=10,
                     label="Steps (more: stronger style, slower)",
-                    visible=first.needs_style,
+                    visible=first.kind == "gatys",
                     elem_id="steps",
                 )
                 paint = gr.Button("Paint", variant="primary", size="lg", elem_id="paint-button")
@@ -121,8 +122,8 @@ def build_app(studio: Studio) -> gr.Blocks:
         gr.Markdown(f"<small>{studio.describe()}</small>", elem_id="limits")
 
         def on_painter(key):
-            needs_style = studio.painter(key).needs_style
-            return gr.update(visible=needs_style), gr.update(visible=needs_style)
+            chosen = studio.painter(key)
+            return gr.update(visible=chosen.needs_style), gr.update(visible=chosen.kind == "gatys")
 
         def on_fetch(address):
             try:
@@ -192,6 +193,7 @@ def launch(
     limits: Limits | None = None,
     backbone: str | None = None,
     weights="default",
+    arbitrary_model="auto",
     inline: bool | None = None,
     block: bool | None = None,
     studio: Studio | None = None,
@@ -208,12 +210,13 @@ def launch(
         share: also open a temporary public ``*.gradio.live`` link (Colab / Kaggle).
         limits: upload / time / queue :class:`Limits`.
         backbone, weights: the Gatys backbone and its weights (see :class:`Studio`).
+        arbitrary_model: the instant any-painting model (a path, ``"auto"`` or ``None``; see :class:`Studio`).
         inline: show the page inside the notebook cell (default: Gradio decides, on in notebooks).
         block: keep the calling thread serving until Ctrl-C (``stx serve``); ``False`` returns at once,
             serving from a background thread (tests); stop it with ``demo.close()``. ``None``: ``False`` in a
             notebook (Jupyter, Colab, Kaggle), ``True`` elsewhere.
-        studio: an existing :class:`Studio` (then ``models_dir``, ``limits``, ``backbone``, ``weights``
-            are ignored).
+        studio: an existing :class:`Studio` (then ``models_dir``, ``limits``, ``backbone``, ``weights``,
+            ``arbitrary_model`` are ignored).
         quiet: do not print the URLs.
         warm_up: load and compile the instant painters in the background right away
             (:meth:`Studio.warm_up`), so the first click is as fast as the next ones.
@@ -221,7 +224,9 @@ def launch(
     Returns:
         The running ``gr.Blocks``; its ``local_url`` / ``share_url`` say where it is.
     """
-    studio = studio or Studio(models_dir, limits=limits, backbone=backbone, weights=weights)
+    studio = studio or Studio(
+        models_dir, limits=limits, backbone=backbone, weights=weights, arbitrary_model=arbitrary_model
+    )
     if block is None:
         block = "ipykernel" not in sys.modules
     demo = build_app(studio)

@@ -50,12 +50,16 @@ def _plan(args) -> int:
 
 
 def _export(args) -> int:
-    from stx_tf.cyclegan.train import load_generator
+    from pathlib import Path
+
+    from stx_tf.cyclegan.train import generator_source, load_generator
     from stx_tf.submission import export_submission
 
+    if Path(args.generator).is_dir():
+        print(f"exporting {generator_source(args.generator, args.which)[1]}")
     photos = args.photos or _data(args).photo
     report = export_submission(
-        load_generator(args.generator),
+        load_generator(args.generator, args.which),
         photos,
         args.out,
         batch_size=args.batch_size,
@@ -112,6 +116,8 @@ def register(subparsers) -> None:
 
     p = sub.add_parser("export", help="translate the photos and write a checked submission zip")
     p.add_argument("generator", help="a monet_generator.keras file or a training run folder")
+    p.add_argument("--from", dest="which", choices=("best", "last"), default="best",
+                   help="a run folder's best scored epoch (when it was scored during training) or its last (default: best)")
     p.add_argument("--photos", default=None, help="photos to translate (default: the competition's)")
     add_data_option(p)
     p.add_argument("--out", default="images.zip", help="zip to write (default: images.zip)")

@@ -6,7 +6,7 @@ from __future__ import annotations
 def _inspect(args) -> int:
     from stx_tf.data.inspect import inspect_source
 
-    print(inspect_source(args.path, grid_path=args.grid, n=args.n, size=args.size, skip_bad=args.skip_bad))
+    print(inspect_source(args.path, grid_path=args.grid, n=args.n, size=args.image_size, skip_bad=args.skip_bad))
     return 0
 
 
@@ -52,7 +52,7 @@ def register(subparsers) -> None:
     p.add_argument("path", help="folder of images or .tfrec files, a glob, a .zip, or one file")
     p.add_argument("--grid", default="data_grid.png", help="grid PNG to write (default: data_grid.png)")
     p.add_argument("-n", type=int, default=16, help="images in the grid")
-    p.add_argument("--size", type=int, default=256, help="decode size")
+    p.add_argument("--image-size", type=int, default=256, help="decode size")
     p.add_argument("--skip-bad", action="store_true", help="skip unreadable files/records with a warning")
     p.set_defaults(func=_inspect)
 

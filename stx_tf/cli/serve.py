@@ -36,6 +36,7 @@ def _serve(args) -> int:
         limits=limits,
         backbone=args.backbone,
         weights=_weights(args.weights),
+        arbitrary_model=None if str(args.arbitrary_model).lower() == "none" else args.arbitrary_model,
     )
     return 0
 
@@ -46,8 +47,9 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "serve",
         help="start the web demo (Gradio): photo in, painting out",
-        description="Start the web demo. Painters: fast-style presets and CycleGAN generators (.keras) "
-        "found in --models, and 'any painting' (Gatys with an uploaded style image).",
+        description="Start the web demo. Painters: 'any painting - instant' (Magenta's arbitrary-style "
+        "networks, when their files are found), fast-style presets and CycleGAN generators (.keras) found in "
+        "--models, and 'any painting - best quality' (Gatys with an uploaded style image).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--host", default="127.0.0.1", help="interface (0.0.0.0 to serve the network)")
@@ -66,6 +68,12 @@ def register(subparsers) -> None:
         "--weights",
         default=None,
         help="Gatys backbone weights: a file, 'imagenet' or 'none' (random; unset: 'imagenet', random in smoke mode)",
+    )
+    p.add_argument(
+        "--arbitrary-model",
+        default="auto",
+        help="folder of Magenta's TFLite pair or SavedModel for 'any painting - instant' ('auto': "
+        "STX_ARBITRARY_MODEL, models/*arbitrary*, Kaggle inputs; 'none': not offered)",
     )
     p.add_argument(
         "--max-upload-mb",

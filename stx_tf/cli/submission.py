@@ -6,7 +6,7 @@ from __future__ import annotations
 def _check(args) -> int:
     from stx_tf.submission import check_submission
 
-    report = check_submission(args.zip, min_count=args.min, max_count=args.max, size=args.size)
+    report = check_submission(args.zip, min_count=args.min, max_count=args.max, size=args.image_size)
     print(report.summary())
     return 0 if report.ok else 1
 
@@ -23,5 +23,5 @@ def register(subparsers) -> None:
         "--min", type=int, default=MIN_IMAGES, help=f"fewest images allowed (default {MIN_IMAGES})"
     )
     p.add_argument("--max", type=int, default=MAX_IMAGES, help=f"most images allowed (default {MAX_IMAGES})")
-    p.add_argument("--size", type=int, default=IMAGE_SIDE, help=f"required side (default {IMAGE_SIDE})")
+    p.add_argument("--image-size", type=int, default=IMAGE_SIDE, help=f"required side (default {IMAGE_SIDE})")
     p.set_defaults(func=_check)

@@ -24,7 +24,7 @@ class CycleGANConfig(Config):
 
     ARCHITECTURE = ("generator", "filters", "res_blocks", "unet_depth", "disc_filters", "norm")
     AT_LEAST_ONE = ("filters", "res_blocks", "disc_filters", "image_size", "batch_size", "epochs",
-                    "steps_per_execution", "steps_per_epoch", "samples")
+                    "steps_per_execution", "steps_per_epoch", "samples", "score_photos")
 
     out_dir: str = option("outputs/cyclegan", help="run folder: checkpoints, samples, curves, generator")
     resume: bool | str = option("auto", choices=RESUME_POLICIES,
@@ -57,6 +57,13 @@ class CycleGANConfig(Config):
     time_budget: str | None = option(None, help="stop training before this much wall time, e.g. 2h50m")
     samples: int = option(4, help="fixed photos (and paintings) drawn in the per-epoch sample grid")
     keep_checkpoints: int = option(2, help="epoch checkpoints kept (newest)")
+    score_every: int = option(0, help="score MiFID every N epochs on a fixed photo subset and keep the best "
+                              "epoch as checkpoints/best (0: off)")
+    score_photos: int = option(512, help="photos painted and scored per scoring (seeded subset)")
+    score_extractor: str = option("auto", help="scoring network: auto (the competition's FID Inception when "
+                                  "its weights are found, else a labelled proxy), fid_inception, squeezenet, ...")
+    restart_from_best: int = option(0, help="after K scorings without a new best, reload the best epoch and "
+                                    "go on with the decaying learning rate (0: never)")
     precision: str = option("auto", choices=PRECISIONS + tuple(ALIASES),
                             help="auto: bf16 on TPU and bf16-native CPUs, fp16 on GPUs with tensor cores, else fp32")
     cache: bool = option(False, help="keep decoded images in memory (small data sets only)")
@@ -77,6 +84,11 @@ class CycleGANConfig(Config):
             check_policy(self.diff_augment)
         if not 0.0 <= self.label_smoothing < 0.5:
             raise ValueError(f"label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
+        if self.score_every < 0 or self.restart_from_best < 0:
+            raise ValueError(f"score_every and restart_from_best must be >= 0, got {self.score_every}, "
+                             f"{self.restart_from_best}")
+        if self.restart_from_best and not self.score_every:
+            raise ValueError("restart_from_best needs scoring during training: set score_every too")
         if self.lambda_cycle < 0 or self.lambda_identity < 0:
             raise ValueError(f"loss weights must be >= 0, got {self.lambda_cycle}, {self.lambda_identity}")
         return self

@@ -82,10 +82,13 @@ class RunPlan:
     epochs: int  # of those, what fits (== requested_epochs without a limit)
     made_at: float  # time.monotonic() when the plan was made
     initial_epoch: int = 0  # epochs already done (a resumed run)
+    score_seconds: float = 0.0  # one scoring during training (painting + features of the score photos)
+    score_every: int = 0  # epochs between scorings (0: no scoring)
 
     @property
     def epoch_seconds(self) -> float:
-        return self.steps_per_epoch * self.step_seconds + self.epoch_overhead
+        scoring = self.score_seconds / self.score_every if self.score_every else 0.0
+        return self.steps_per_epoch * self.step_seconds + self.epoch_overhead + scoring
 
     @property
     def export_seconds(self) -> float:
@@ -145,6 +148,9 @@ class RunPlan:
             f" (compile {_fmt(self.compile_seconds)})",
             f"export: {self.export_images} images at {self.export_rate:.1f} img/s = {_fmt(self.export_seconds)}",
         ]
+        if self.score_every:
+            lines.insert(2, f"scoring during training: {_fmt(self.score_seconds)} every {self.score_every} epoch(s),"
+                            " counted in the epoch time")
         if self.limit is None:
             lines.append(
                 f"{self.epochs} epochs ≈ {_fmt(self.training_seconds)} of training, "
@@ -241,6 +247,19 @@ def measure_export_rate(
     return batches * batch_size / (time.perf_counter() - start)
 
 
+def measure_extract_rate(extractor="auto", batch_size: int = 16, batches: int = 2) -> float:
+    """Images per second of the scoring network (its features of 256 px images), after a warm-up."""
+    from stx_tf.metrics import get_extractor
+
+    ext = get_extractor(extractor)
+    x = np.zeros((batch_size, 256, 256, 3), "float32")
+    ext(x)  # warm-up
+    start = time.perf_counter()
+    for _ in range(batches):
+        ext(x)
+    return batches * batch_size / (time.perf_counter() - start)
+
+
 def plan_run(
     config: CycleGANConfig,
     data=None,
@@ -302,13 +321,18 @@ def plan_run(
         export_images = min(max(count_images(sources(data)[0]), MIN_IMAGES), MAX_IMAGES)
     rate = measure_export_rate(model.monet_generator, export_batch, precision=config.precision)
     del model
+    score_seconds = real_seconds = 0.0
+    if config.score_every:
+        extract_rate = measure_extract_rate(config.score_extractor)
+        score_seconds = config.score_photos / rate + config.score_photos / extract_rate
+        real_seconds = count_images(sources(data)[1]) / extract_rate  # the real set, once per run
 
     made_at = time.monotonic()
     plan = RunPlan(
         device=device,
         limit=limit,
         elapsed=before + (made_at - started),
-        compile_seconds=compile_seconds,
+        compile_seconds=compile_seconds + real_seconds,
         step_seconds=step_seconds,
         steps_per_epoch=steps,
         epoch_overhead=float(epoch_overhead),
@@ -319,6 +343,8 @@ def plan_run(
         epochs=max(0, config.epochs - initial_epoch),
         made_at=made_at,
         initial_epoch=int(initial_epoch),
+        score_seconds=score_seconds,
+        score_every=int(config.score_every),
     )
     plan.epochs = plan.epochs_that_fit()
     log.info("run plan:\n%s", plan.summary())

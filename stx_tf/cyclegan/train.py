@@ -20,7 +20,7 @@ import numpy as np
 
 from stx_tf import atomic, precision
 from stx_tf.cyclegan.config import CycleGANConfig
-from stx_tf.cyclegan.model import build_cyclegan
+from stx_tf.cyclegan.model import METRICS, build_cyclegan
 from stx_tf.settings import get_logger
 from stx_tf.training import Curves, RunFolder, RunResult, execution_steps, fit_run, load_arrays, read_run
 from stx_tf.training.schedule import LinearDecay
@@ -183,6 +183,27 @@ def compiled_model(config: CycleGANConfig, strategy, steps: int, build=build_cyc
     return model
 
 
+#: The curves figures of a run: the losses, and the scores when it is scored during training.
+CURVES = (
+    Curves("loss_curves.png", "CycleGAN losses (epoch means)", METRICS),
+    Curves("score_curves.png", "MiFID / FID during training (lower is better)", ("mifid", "fid"), logy=False),
+)
+
+
+def scoring_callbacks(config, data, paint) -> list:
+    """``[ScoreCallback]`` when ``config.score_every`` asks for scoring during training, else ``[]``.
+
+    ``paint(model, images)`` is the painter's photo → painting pass (any painter whose config has the
+    ``score_*`` fields: CycleGAN, CUT)."""
+    if not config.score_every:
+        return []
+    from stx_tf.training.scoring import score_callback
+
+    photos, monets = sources(data)
+    return [score_callback(paint, photos, monets, every=config.score_every, epochs=config.epochs,
+                           n=config.score_photos, seed=config.seed, extractor=config.score_extractor)]
+
+
 def draw_samples(model, photos, monets, path=None, show: bool = False):
     """Labelled rows: photos, their Monet translations, paintings, and their photo translations when the
     model has a Monet → photo generator (CycleGAN; CUT has only the photo → Monet one)."""
@@ -229,6 +250,7 @@ def train(config: CycleGANConfig | None = None, data=None, strategy=None, callba
     strategy, global_batch = prepare_strategy(config, strategy)
     pairs, steps, sample_photos, sample_monets = make_datasets(config, data, global_batch)
     model = compiled_model(config, strategy, steps)
+    scoring = scoring_callbacks(config, data, paint=lambda m, images: m.monet_generator.predict_on_batch(images))
     result = fit_run(
         model,
         pairs,
@@ -236,11 +258,13 @@ def train(config: CycleGANConfig | None = None, data=None, strategy=None, callba
         items=model.checkpoint_items(),
         epochs=config.epochs,
         render=lambda m, path, epoch: draw_samples(m, sample_photos, sample_monets, path=path),
-        curves=(Curves("loss_curves.png", "CycleGAN losses (epoch means)"),),
+        curves=CURVES,
+        best_key="mifid" if scoring else None,
+        restart_from_best=config.restart_from_best,
         time_budget=config.time_budget_seconds,
         start=start,
         keep=config.keep_checkpoints,
-        callbacks=callbacks,
+        callbacks=[*scoring, *callbacks],
         verbose=verbose,
     )
     generator_path = None
@@ -249,33 +273,57 @@ def train(config: CycleGANConfig | None = None, data=None, strategy=None, callba
     return TrainResult(model=model, run=result, steps_per_epoch=steps, generator_path=generator_path)
 
 
-def load_generator(path) -> keras.Model:
+def generator_source(path, which: str = "best") -> tuple[Path, str]:
+    """Where :func:`load_generator` takes a run folder's generator from, and a line saying so.
+
+    ``which="best"``: ``checkpoints/best`` when the run was scored during training, else as ``"last"``;
+    ``"last"``: the newest checkpoint, or ``monet_generator.keras`` when it is at least as new.
+
+    Raises:
+        ValueError: ``which`` is neither, or nothing loadable there.
+    """
+    from stx_tf.training import list_checkpoints
+    from stx_tf.training.checkpoint import BEST, CHECKPOINTS
+
+    if which not in ("best", "last"):
+        raise ValueError(f"which must be 'best' or 'last', got {which!r}")
+    path = Path(path)
+    best = path / CHECKPOINTS / BEST
+    state = read_run(path) if (path / "run.json").is_file() else {}
+    if which == "best" and best.is_dir() and state.get("best"):
+        b = state["best"]
+        return best, f"the best epoch {b['epoch']} of {path} ({b['metric']} {b['score']:.4f})"
+    found = list_checkpoints(path)
+    saved = path / GENERATOR_FILE
+    if saved.is_file() and (not found or saved.stat().st_mtime >= found[-1].stat().st_mtime):
+        return saved, f"the last epoch of {path} ({GENERATOR_FILE}, epoch {state.get('epoch', '?')})"
+    if not found:
+        raise ValueError(f"{path}: no {GENERATOR_FILE} and no checkpoint in checkpoints/")
+    return found[-1], f"the last epoch of {path} ({found[-1].name})"
+
+
+def load_generator(path, which: str = "best") -> keras.Model:
     """Load the photo → Monet generator for export.
 
     Args:
-        path: a ``.keras`` file, or a run folder (its newest checkpoint when newer than its
-            ``monet_generator.keras``, else that file).
+        path: a ``.keras`` file, or a run folder (see :func:`generator_source` for ``which``).
+        which: ``"best"`` (the best scored epoch when there is one, else the last) or ``"last"``.
 
     Raises:
         ValueError: nothing loadable there.
     """
-    from stx_tf.training import list_checkpoints
-
     path = Path(path)
     if path.is_dir():
-        found = list_checkpoints(path)
-        saved = path / GENERATOR_FILE
-        if saved.is_file() and (not found or saved.stat().st_mtime >= found[-1].stat().st_mtime):
-            return load_generator(saved)
-        if not found:
-            raise ValueError(f"{path}: no {GENERATOR_FILE} and no checkpoint in checkpoints/")
+        source, said = generator_source(path, which)
+        if source.suffix == ".keras":
+            return load_generator(source)
         from stx_tf.cyclegan.nets import build_generator_from
         from stx_tf.training import assign
 
         config = CycleGANConfig.from_dict(read_run(path)["config"])
         generator = build_generator_from(config, "monet_generator")
-        assign(generator.variables, load_arrays(found[-1], "monet_generator"), f"{found[-1]}: monet_generator")
-        log.info("loaded the photo->Monet generator of %s", found[-1])
+        assign(generator.variables, load_arrays(source, "monet_generator"), f"{source}: monet_generator")
+        log.info("loaded the photo->Monet generator of %s", said)
         return generator
     if not path.is_file():
         raise ValueError(f"{path}: no such generator file or run folder")

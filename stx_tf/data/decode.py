@@ -1,7 +1,11 @@
 """Encoded bytes to pipeline tensors (float32 in ``[-1, 1]``, ``size×size×3``).
 
 The pipeline half of the one image decoder: JPEG bytes go through ``tf.io.decode_jpeg`` (fast, in the
-graph); anything else (PNG, 16-bit, palette, RGBA, WebP, ...) through :func:`stx_tf.data.images.read_image_file`
+graph); with ``exact=True`` (the scoring path, :mod:`stx_tf.metrics`) it uses libjpeg's accurate integer
+IDCT (``dct_method="INTEGER_ACCURATE"``), which gives the same pixels as PIL - what Kaggle's scorer reads
+the images with - where TensorFlow's default fast IDCT differs from PIL on most pixels by 1-4 levels.
+Training inputs keep the default (a score is a number that must match Kaggle's; an augmented training
+image is not). Anything else (PNG, 16-bit, palette, RGBA, WebP, ...) through :func:`stx_tf.data.images.read_image_file`
 inside ``tf.numpy_function``, so every source follows the conversion policy documented in
 :mod:`stx_tf.data.images` (RGB, shorter side resized to ``size`` then centre crop).
 """
@@ -46,11 +50,18 @@ def is_jpeg(data: tf.Tensor) -> tf.Tensor:
     return tf.equal(tf.strings.substr(data, 0, 3), JPEG_MAGIC)
 
 
-def decode_uint8(data: tf.Tensor, size: int = 256) -> tf.Tensor:
-    """Encoded image bytes (scalar string tensor) -> uint8 ``(size, size, 3)``."""
+def decode_uint8(data: tf.Tensor, size: int = 256, exact: bool = False) -> tf.Tensor:
+    """Encoded image bytes (scalar string tensor) -> uint8 ``(size, size, 3)``.
+
+    Args:
+        data: the encoded image.
+        size: output side (see :func:`fit_square_tf`).
+        exact: decode JPEGs bit-identically to PIL (accurate integer IDCT; the scoring path).
+    """
+    dct_method = "INTEGER_ACCURATE" if exact else ""
 
     def via_tf():
-        return fit_square_tf(tf.io.decode_jpeg(data, channels=3), size)
+        return fit_square_tf(tf.io.decode_jpeg(data, channels=3, dct_method=dct_method), size)
 
     def via_pil():
         out = tf.numpy_function(_pil_decode, [data, size], tf.uint8, stateful=False)
@@ -64,6 +75,6 @@ def to_signed_float(image: tf.Tensor) -> tf.Tensor:
     return tf.cast(image, tf.float32) / 127.5 - 1.0
 
 
-def decode_image(data: tf.Tensor, size: int = 256) -> tf.Tensor:
-    """Encoded image bytes -> float32 ``(size, size, 3)`` in ``[-1, 1]``."""
-    return to_signed_float(decode_uint8(data, size))
+def decode_image(data: tf.Tensor, size: int = 256, exact: bool = False) -> tf.Tensor:
+    """Encoded image bytes -> float32 ``(size, size, 3)`` in ``[-1, 1]`` (``exact``: as PIL decodes JPEGs)."""
+    return to_signed_float(decode_uint8(data, size, exact))

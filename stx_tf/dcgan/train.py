@@ -74,6 +74,16 @@ class TrainResult:
     def out_dir(self) -> Path:
         return self.run.run_dir
 
+    @property
+    def samples(self) -> list[Path]:
+        """The per-epoch grids written by this call (``samples/epoch_NNN.png``)."""
+        return self.run.samples
+
+    @property
+    def curves(self) -> list[Path]:
+        """``loss_curves.png`` and ``accuracy_curves.png``."""
+        return self.run.curves
+
 
 def face_dataset(config: DCGANConfig, global_batch: int) -> tuple[tf.data.Dataset, int, int]:
     """The shuffled, repeated training batches, the steps per epoch, and the number of images used.

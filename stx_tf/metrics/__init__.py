@@ -1,8 +1,10 @@
 """Local MiFID: score generated images the way Kaggle's "I'm Something of a Painter Myself" does.
 
 * :func:`score` - MiFID, FID, memorisation distance, KID and a report (JSON, histogram, closest images).
-* :mod:`~stx_tf.metrics.extractors` - InceptionV3 (Keras or Kaggle's GraphDef), any Keras model,
-  the labelled SqueezeNet proxy.
+* :mod:`~stx_tf.metrics.extractors` - the competition's FID Inception (Keras, :func:`fid_inception`),
+  Kaggle's GraphDef, Keras' ImageNet InceptionV3, any Keras model, the labelled SqueezeNet proxy.
+* :mod:`~stx_tf.metrics.fid_inception_net` - the 2015 FID Inception graph rebuilt in Keras 3;
+  :mod:`~stx_tf.metrics.fid_weights` - its weights from files users can get, without PyTorch.
 * :mod:`~stx_tf.metrics.fid`, :mod:`~stx_tf.metrics.mifid`, :mod:`~stx_tf.metrics.kid` - the maths, on
   feature matrices.
 * :mod:`~stx_tf.metrics.features` - batched extraction from zips / folders / TFRecords, cached real stats.
@@ -12,6 +14,7 @@ from stx_tf.metrics.extractors import (
     EXTRACTORS,
     FeatureExtractor,
     auto_extractor,
+    fid_inception,
     get_extractor,
     graphdef_extractor,
     inception_v3,
@@ -33,6 +36,7 @@ __all__ = [
     "closest_grid",
     "extract_features",
     "feature_stats",
+    "fid_inception",
     "fid_from_features",
     "frechet_distance",
     "get_extractor",

@@ -1,27 +1,30 @@
 """Batched feature extraction from any image source, and the cached statistics of a real set.
 
 Sources are whatever :func:`stx_tf.data.load_images` reads: a ``.zip`` of images (a submission's
-``images.zip``), a folder of images, a folder / glob / list of TFRecords, or a list of files. Images
+``images.zip``), a folder of images, a folder / glob / list of TFRecords (``gs://`` too), or a list of
+files. JPEGs are decoded as PIL decodes them, as Kaggle's scorer reads them
+(:func:`stx_tf.data.decode.decode_image` with ``exact=True``; training inputs are not affected). Images
 of other sizes are resized to 256×256 on load (shorter side, then centre crop); the extractor then
 applies its own input size. Images stream through ``tf.data`` in batches, so memory holds one batch
 of pixels plus the ``(N, D)`` feature matrix (7,038 × 2,048 float64 ≈ 115 MB).
 
 Real-set features (with their mean and covariance) are cached in an ``.npz`` under
-``stx_tf.settings.cache_dir() / "metrics"``, keyed by a hash of the input files (path, size,
-modification time) and the extractor, and reused by later scores.
+``stx_tf.settings.cache_dir() / "metrics"``, keyed by a hash of every input file (name, size,
+modification time - remote ``gs://`` files listed with ``tf.io.gfile``), the extractor (network, weights
+fingerprint, compute precision), the image size and the limit, and reused by later scores.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from stx_tf import settings
+from stx_tf.atomic import atomic_path
 from stx_tf.metrics.extractors import FeatureExtractor
 from stx_tf.metrics.fid import feature_stats
 
@@ -33,8 +36,9 @@ DEFAULT_BATCH = 32
 #: Side of the square images the sources are decoded to (the competition's size).
 IMAGE_SIZE = 256
 
-#: Bump when the cache layout or the feature computation changes.
-_CACHE_VERSION = 1
+#: Bump when the cache layout or the feature computation changes (2: PIL-exact JPEG decoding, keys
+#: with weights and precision, remote sources listed).
+_CACHE_VERSION = 2
 
 
 @dataclasses.dataclass
@@ -76,15 +80,18 @@ def _count(source) -> int:
 def iter_batches(source, batch_size: int = DEFAULT_BATCH, size: int = IMAGE_SIZE, limit: int | None = None):
     """Yield ``(images, names)`` batches (float32 ``[-1, 1]``) from any supported source.
 
-    ``limit`` keeps only the first ``limit`` images (smoke runs, quick looks).
+    JPEGs are decoded bit-identically to PIL (as Kaggle's scorer reads them). ``limit`` keeps only the
+    first ``limit`` images (smoke runs, quick looks).
     """
     import tensorflow as tf
 
     from stx_tf.data import load_images
+    from stx_tf.data.decode import decode_image
 
-    ds = load_images(source, size=size, with_names=True)
+    ds = load_images(source, size=size, with_names=True, encoded=True)
     if limit:
         ds = ds.take(limit)
+    ds = ds.map(lambda data, name: (decode_image(data, size, exact=True), name), tf.data.AUTOTUNE)
     ds = ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
     for images, names in ds:
         yield images, [n.decode("utf-8", "replace") for n in names.numpy()]
@@ -121,12 +128,37 @@ def extract_features(
     return FeatureSet(features=features, names=names, source=str(source), extractor=extractor.label)
 
 
+def _is_pattern(text: str) -> bool:
+    return any(c in text for c in "*?[")
+
+
+def _remote_entries(text: str) -> list[str]:
+    """``name|size|mtime`` of every remote file a ``gs://`` (or other ``tf.io.gfile``) source reads."""
+    import tensorflow as tf
+
+    gfile = tf.io.gfile
+    if _is_pattern(text):
+        paths = gfile.glob(text)
+    elif gfile.isdir(text):
+        paths = [f"{text.rstrip('/')}/{name}" for name in gfile.listdir(text)]
+    else:
+        paths = [text]
+    entries = []
+    for path in sorted(paths):
+        try:
+            stat = gfile.stat(path)
+            entries.append(f"{path}|{stat.length}|{stat.mtime_nsec}")
+        except Exception:  # tf.errors.* of any remote file system: the name still counts
+            entries.append(f"{path}|?")
+    return entries
+
+
 def source_files(source) -> list[Path]:
-    """The files a source is read from (for cache keys): the zip itself, a folder's files, a glob's matches."""
+    """The local files a source is read from: the zip itself, a folder's files, a glob's matches."""
     if isinstance(source, list | tuple):
         return [Path(str(s)) for s in source]
     text = str(source)
-    if any(c in text for c in "*?["):
+    if _is_pattern(text):
         import glob
 
         return [Path(p) for p in sorted(glob.glob(text))]
@@ -136,15 +168,31 @@ def source_files(source) -> list[Path]:
     return [path]
 
 
-def cache_key(source, extractor: FeatureExtractor, size: int = IMAGE_SIZE, limit: int | None = None) -> str:
-    """Hash of the source's file list (path, size, mtime) + the extractor + the image size (+ limit)."""
-    digest = hashlib.sha256(f"v{_CACHE_VERSION}|{extractor.key or extractor.label}|{size}|{limit}".encode())
+def source_entries(source) -> list[str]:
+    """``name|size|mtime`` of every file ``source`` reads, local or remote (what the cache key hashes)."""
+    from stx_tf.data.tfrecords import is_remote
+
+    if isinstance(source, list | tuple):
+        return [entry for item in source for entry in source_entries(str(item))]
+    text = str(source)
+    if is_remote(text):
+        return _remote_entries(text)
+    entries = []
     for path in source_files(source):
-        if str(path).startswith("gs://") or not path.exists():
-            digest.update(f"{path}|?".encode())
+        if not path.exists():
+            entries.append(f"{path}|?")
             continue
         stat = path.stat()
-        digest.update(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+        entries.append(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}")
+    return entries
+
+
+def cache_key(source, extractor: FeatureExtractor, size: int = IMAGE_SIZE, limit: int | None = None) -> str:
+    """Hash of every source file (name, size, mtime; remote ones too) + the extractor's key (network, weights,
+    precision) + the image size (+ limit)."""
+    digest = hashlib.sha256(f"v{_CACHE_VERSION}|{extractor.key or extractor.label}|{size}|{limit}".encode())
+    for entry in source_entries(source):
+        digest.update(entry.encode())
     return digest.hexdigest()[:24]
 
 
@@ -158,10 +206,8 @@ def _cache_path(cache, key: str) -> Path | None:
 
 
 def _save_npz(path: Path, **arrays) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.partial.npz")
-    np.savez(tmp, **arrays)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        np.savez(tmp, **arrays)
 
 
 def real_features(

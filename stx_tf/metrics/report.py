@@ -13,14 +13,13 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 from pathlib import Path
 
 import numpy as np
 
 from stx_tf import settings, viz
-from stx_tf.metrics.extractors import PROXY_WARNING, FeatureExtractor, get_extractor
+from stx_tf.atomic import write_json
+from stx_tf.metrics.extractors import FeatureExtractor, get_extractor
 from stx_tf.metrics.features import DEFAULT_BATCH, IMAGE_SIZE, extract_features, iter_batches, real_features
 from stx_tf.metrics.fid import frechet_distance
 from stx_tf.metrics.kid import DEFAULT_SUBSET_SIZE, DEFAULT_SUBSETS, kernel_inception_distance, subsets_used
@@ -46,8 +45,9 @@ class ScoreReport:
         kid, kid_std: Kernel Inception Distance mean and standard deviation over subsets.
         kid_subsets: subsets drawn (1 when both sets fit in one subset: std is then 0).
         n_gen, n_real: images on each side.
-        extractor: label of the feature extractor (says PROXY when it is not InceptionV3).
-        competition_metric: True only with InceptionV3 pool features.
+        extractor: label of the feature extractor (says PROXY, or "close to, not Kaggle's", when it is
+            not the competition's network).
+        competition_metric: True only with the competition's network (the 2015 graph's ``pool_3``).
         closest: the generated images nearest to a real one: ``[{"generated", "real", "distance"}]``.
         distances: per-generated-image memorisation distance, by image name.
         files: paths of the JSON / PNG files written (empty without ``out_dir``).
@@ -85,18 +85,17 @@ class ScoreReport:
             + ("PENALISED, MiFID = FID / d)" if self.penalised else "no penalty, MiFID = FID)"),
             f"KID                 {self.kid:.5f} ± {self.kid_std:.5f}  ({self.kid_subsets} subset(s))",
         ]
-        if not self.competition_metric:
-            lines.append(f"NOTE                {PROXY_WARNING}")
+        if self.competition_metric:
+            lines.append(
+                "network             the competition's (2015 FID Inception, float32): Kaggle's number"
+            )
+        else:
+            lines.append(
+                "NOTE                NOT Kaggle's number: not the competition's network (set "
+                "STX_FID_INCEPTION_WEIGHTS); compare only with scores from the same extractor"
+            )
         lines += [f"{name:<19} {path}" for name, path in self.files.items()]
         return "\n".join(lines)
-
-
-def _write_json(path: Path, payload: dict) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    tmp.write_text(json.dumps(payload, indent=2))
-    tmp.replace(path)
-    return path
 
 
 def _pick_images(source, indices, batch_size: int, size: int) -> dict[int, np.ndarray]:
@@ -139,7 +138,7 @@ def closest_grid(
 def score(
     generated,
     real,
-    extractor="inception",
+    extractor="auto",
     weights="auto",
     cache=True,
     out_dir=None,
@@ -158,8 +157,11 @@ def score(
         generated: the generated images: ``images.zip``, a folder, TFRecords, ... (see
             :func:`stx_tf.data.load_images`; other sizes are resized to 256×256).
         real: the real images (e.g. the Monet paintings), any supported source.
-        extractor: ``"inception"`` (default), ``"graphdef"``, ``"squeezenet"`` (labelled proxy), a
-            :class:`~stx_tf.metrics.extractors.FeatureExtractor`, or a Keras model.
+        extractor: ``"auto"`` (default: the competition's network when its weights are found, else the
+            best labelled fallback, see :func:`~stx_tf.metrics.extractors.auto_extractor`),
+            ``"fid_inception"``, ``"graphdef"``, ``"inception"`` (Keras ImageNet, close to, not Kaggle's),
+            ``"squeezenet"`` (labelled proxy), a :class:`~stx_tf.metrics.extractors.FeatureExtractor`, or a
+            Keras model.
         weights: weights for a named extractor (``"auto"``: environment / defaults).
         cache: real-set statistics cache (``True``, a folder, an ``.npz`` path, or ``False``).
         out_dir: write ``score.json``, the histogram and the closest-images grid here.
@@ -235,4 +237,4 @@ def _write_outputs(report: ScoreReport, dist, generated, real, out_dir, json_pat
         json_path = json_path or out_dir / JSON_NAME
     if json_path is not None:
         report.files["json"] = str(json_path)
-        _write_json(Path(json_path), report.to_dict())
+        write_json(Path(json_path), report.to_dict(), indent=2)

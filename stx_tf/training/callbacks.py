@@ -80,15 +80,20 @@ class EpochEnd(keras.callbacks.Callback):
         curves: the figures to redraw.
         best_key: a metric in ``logs`` (lower is better, e.g. ``"mifid"``) whose best epoch is kept in
             ``checkpoints/best`` and ``run.json``; epochs without it are not candidates.
+        restart_from_best: after this many scored epochs in a row without a new best, reload the best
+            checkpoint (weights, optimiser moments, pools) and go on from there with the current step
+            counts, so the learning-rate schedule keeps decaying (0: never).
     """
 
     def __init__(self, run: RunFolder, checkpointer: Checkpointer, curves: Sequence[Curves] = (Curves(),),
-                 best_key: str | None = None):
+                 best_key: str | None = None, restart_from_best: int = 0):
         super().__init__()
         self.run = run
         self.checkpointer = checkpointer
         self.curves = tuple(curves)
         self.best_key = best_key
+        self.restart_from_best = int(restart_from_best)
+        self.stale = int(run.saved.get("stale_scorings", 0))
         self.last_epoch: int | None = None
         self.refused: str | None = None
 
@@ -105,10 +110,21 @@ class EpochEnd(keras.callbacks.Callback):
             return
         self.run.record(epoch + 1, logs)
         value = logs.get(self.best_key) if self.best_key else None
-        if value is not None and (self.run.best is None or float(value) < self.run.best["score"]):
-            self.checkpointer.save(epoch + 1, best=True)
-            self.run.best = {"epoch": epoch + 1, "metric": self.best_key, "score": float(value)}
-        self.run.write()
+        if value is not None and math.isfinite(float(value)):
+            if self.run.best is None or float(value) < self.run.best["score"]:
+                self.checkpointer.save(epoch + 1, best=True)
+                self.run.best = {"epoch": epoch + 1, "metric": self.best_key, "score": float(value)}
+                self.stale = 0
+            else:
+                self.stale += 1
+        restarts = list(self.run.saved.get("restarts", []))
+        if self.restart_from_best and self.stale >= self.restart_from_best:
+            self.checkpointer.restore(self.checkpointer.best_dir, keep_step_counts=True)
+            log.info("restarted from the best epoch %d (%s %.4f) after %d scorings without improvement",
+                     self.run.best["epoch"], self.best_key, self.run.best["score"], self.stale)
+            restarts.append({"after_epoch": epoch + 1, "from_epoch": self.run.best["epoch"]})
+            self.stale = 0
+        self.run.write(stale_scorings=self.stale, restarts=restarts)
         self.last_epoch = epoch + 1
         self.plot()
 

@@ -165,8 +165,11 @@ class Checkpointer:
                 shutil.rmtree(old, ignore_errors=True)
         return target
 
-    def restore(self, ckpt=None) -> int:
+    def restore(self, ckpt=None, keep_step_counts: bool = False) -> int:
         """Load a checkpoint (default: the latest) into the items; return its epoch.
+
+        ``keep_step_counts`` leaves every optimiser's ``iterations`` as it is now (restarting from the best
+        epoch without rewinding the learning-rate schedule).
 
         Raises:
             ValueError: no checkpoint, or one that does not fit the items (names, counts, shapes).
@@ -181,7 +184,11 @@ class Checkpointer:
         loaded = [(_variables(item), load_arrays(ckpt, name), f"{ckpt}: {name}") for name, item in self.items.items()]
         for variables, arrays, where in loaded:  # all checked before anything changes
             check_fit(variables, arrays, where)
+        counters = [item.iterations for item in self.items.values() if hasattr(item, "iterations")]
+        counts = [np.asarray(c.value) for c in counters] if keep_step_counts else []
         for variables, arrays, _ in loaded:
             for var, value in zip(variables, arrays):
                 var.assign(value)
+        for counter, count in zip(counters, counts):
+            counter.assign(count)
         return int(manifest["epoch"])

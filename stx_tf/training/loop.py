@@ -106,6 +106,7 @@ def fit_run(
     render: Callable | None = None,
     curves: Sequence[Curves] = (Curves(),),
     best_key: str | None = None,
+    restart_from_best: int = 0,
     time_budget: float | None = None,
     start: float | None = None,
     keep: int | None = 2,
@@ -125,6 +126,8 @@ def fit_run(
         render: ``render(model, path, epoch)`` draws the per-epoch sample grid (``None``: no grid).
         curves: the curves figures redrawn after every epoch.
         best_key: a metric (lower is better) whose best epoch is kept as ``checkpoints/best``.
+        restart_from_best: reload the best checkpoint after this many scorings without improvement
+            (see :class:`~stx_tf.training.callbacks.EpochEnd`; 0: never).
         time_budget: seconds of wall time (from ``start``) after which training stops.
         start: ``time.monotonic()`` when the run started (default: now).
         keep: epoch checkpoints kept.
@@ -135,7 +138,7 @@ def fit_run(
     checkpointer = Checkpointer(run.path, items, keep=keep)
     initial_epoch = _restore(run, checkpointer)
     guard = NaNGuard()
-    end = EpochEnd(run, checkpointer, curves, best_key=best_key)
+    end = EpochEnd(run, checkpointer, curves, best_key=best_key, restart_from_best=restart_from_best)
     run_callbacks = [guard, *callbacks, end]
     grid = SampleGrid(render, run.path) if render is not None else None
     if grid is not None:
