@@ -295,7 +295,7 @@ def build(
 FID_DATASET = "fid-inception-2015-12-05"
 
 #: Notebooks that score with it (their kernels get the dataset as a source).
-SCORING_NOTEBOOKS = ("03_monet_cyclegan.ipynb",)
+SCORING_NOTEBOOKS = ("03_monet_cyclegan.ipynb", "05_monet_cut.ipynb")
 
 
 def fid_dataset_metadata(username: str) -> dict:

@@ -39,7 +39,8 @@ class CUTConfig(Config):
 
     ARCHITECTURE = ("filters", "res_blocks", "disc_filters", "norm", "nce_layers", "head_units")
     AT_LEAST_ONE = ("filters", "res_blocks", "disc_filters", "image_size", "batch_size", "epochs",
-                    "steps_per_execution", "steps_per_epoch", "samples", "num_patches", "head_units")
+                    "steps_per_execution", "steps_per_epoch", "samples", "num_patches", "head_units",
+                    "score_photos")
 
     out_dir: str = option("outputs/cut", help="run folder: checkpoints, samples, curves, generator")
     resume: bool | str = option(
@@ -89,6 +90,13 @@ class CUTConfig(Config):
     time_budget: str | None = option(None, help="stop training before this much wall time, e.g. 2h50m")
     samples: int = option(4, help="fixed photos (and paintings) drawn in the per-epoch sample grid")
     keep_checkpoints: int = option(2, help="epoch checkpoints kept (newest)")
+    score_every: int = option(0, help="score MiFID every N epochs on a fixed photo subset and keep the best "
+                              "epoch as checkpoints/best (0: off)")
+    score_photos: int = option(512, help="photos painted and scored per scoring (seeded subset)")
+    score_extractor: str = option("auto", help="scoring network: auto (the competition's FID Inception when "
+                                  "its weights are found, else a labelled proxy), fid_inception, squeezenet, ...")
+    restart_from_best: int = option(0, help="after K scorings without a new best, reload the best epoch and "
+                                    "go on with the decaying learning rate (0: never)")
     precision: str = option(
         "auto", choices=PRECISIONS + tuple(ALIASES),
         help="auto: bf16 on TPU and bf16-native CPUs, fp16 on GPUs with tensor cores, else fp32",
@@ -116,6 +124,11 @@ class CUTConfig(Config):
             raise ValueError(f"{name}.label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
         if self.lambda_gan < 0 or (self.lambda_nce is not None and self.lambda_nce < 0):
             raise ValueError(f"{name}: loss weights must be >= 0, got {self.lambda_gan}, {self.lambda_nce}")
+        if self.score_every < 0 or self.restart_from_best < 0:
+            raise ValueError(f"{name}: score_every and restart_from_best must be >= 0, got {self.score_every}, "
+                             f"{self.restart_from_best}")
+        if self.restart_from_best and not self.score_every:
+            raise ValueError(f"{name}: restart_from_best needs scoring during training: set score_every too")
         if self.nce_temperature <= 0:
             raise ValueError(f"{name}.nce_temperature must be > 0, got {self.nce_temperature}")
         if not self.nce_layers:

@@ -3,10 +3,11 @@
 The same flow as CycleGAN's (:mod:`stx_tf.cyclegan.train`), built from its parts: the data paired so that
 each epoch covers every photo, the model built and compiled in the distribution's scope and the
 precision's policy, the run skeleton (:func:`stx_tf.training.fit_run`: exact resume, a checkpoint and
-``loss_curves.png`` after every epoch, ``samples/epoch_NNN.png``, the NaN guard, the time budget, a
-``best`` checkpoint by any ``best_key`` a callback puts in the logs), and at the end the photo → Monet
-generator saved as ``monet_generator.keras`` (float32), which ``stx cyclegan export`` /
-:func:`stx_tf.cyclegan.train.load_generator` read like a CycleGAN's.
+``loss_curves.png`` after every epoch, ``samples/epoch_NNN.png``, the NaN guard, the time budget), MiFID
+scoring during training with the ``best`` checkpoint and the optional restart from it (``score_every``,
+``restart_from_best``, as CycleGAN's), and at the end the photo → Monet generator saved as
+``monet_generator.keras`` (float32). ``stx cut export`` / :func:`stx_tf.cyclegan.train.load_generator` read
+a CUT run folder like a CycleGAN's (the best scored epoch by default).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 from stx_tf.cut.config import CUTConfig
 from stx_tf.cut.model import build_cut
 from stx_tf.cyclegan.train import (
+    CURVES,
     GENERATOR_FILE,
     TrainResult,
     compiled_model,
@@ -23,6 +25,7 @@ from stx_tf.cyclegan.train import (
     make_datasets,
     prepare_strategy,
     save_generator,
+    scoring_callbacks,
 )
 from stx_tf.training import Curves, RunFolder, fit_run
 
@@ -46,9 +49,9 @@ def train(
             :func:`stx_tf.data.load_images` reads, or None to find the competition data.
         strategy: a ``tf.distribute`` strategy (default :func:`stx_tf.strategy.get_strategy`); under JAX the
             current ``keras.distribution`` applies.
-        callbacks: extra Keras callbacks (e.g. a scorer that puts ``"mifid"`` into the epoch logs).
+        callbacks: extra Keras callbacks (after the scorer of ``config.score_every``, if any).
         best_key: a metric of the epoch logs (lower is better) whose best epoch is kept as
-            ``checkpoints/best``.
+            ``checkpoints/best`` (default: ``"mifid"`` when ``config.score_every`` scores during training).
         verbose: ``fit`` verbosity (a progress bar with an ETA by default).
 
     Returns:
@@ -64,7 +67,9 @@ def train(
     strategy, batch = prepare_strategy(config, strategy)
     pairs, steps, photos, monets = make_datasets(config, data, batch)
     model = compiled_model(config, strategy, steps, build=build_cut)
+    scoring = scoring_callbacks(config, data, paint=lambda m, images: m.monet_generator.predict_on_batch(images))
     title = f"{'FastCUT' if config.mode == 'fastcut' else 'CUT'} losses (epoch means)"
+    scores = [c for c in CURVES if c.file != "loss_curves.png"]  # CycleGAN's score curves
     result = fit_run(
         model,
         pairs,
@@ -72,12 +77,13 @@ def train(
         items=model.checkpoint_items(),
         epochs=config.epochs,
         render=lambda m, path, epoch: draw_samples(m, photos, monets, path=path),
-        curves=(Curves("loss_curves.png", title),),
-        best_key=best_key,
+        curves=(Curves("loss_curves.png", title, tuple(model.trackers)), *scores),
+        best_key=best_key or ("mifid" if scoring else None),
+        restart_from_best=config.restart_from_best,
         time_budget=config.time_budget_seconds,
         start=start,
         keep=config.keep_checkpoints,
-        callbacks=callbacks,
+        callbacks=[*scoring, *callbacks],
         verbose=verbose,
     )
     saved = None if result.broken else save_generator(model.monet_generator, run.path / GENERATOR_FILE)
