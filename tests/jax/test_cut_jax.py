@@ -1,6 +1,7 @@
-"""The CUT painter under Keras' JAX backend: the MLP heads exist before the stateless step, the training
-contract (exact resume, NaN guard, time budget, grids), one data-parallel step over two devices equal to one
-single-device step, and a JAX run exported under TensorFlow with the same pixels."""
+"""The CUT painter under Keras' JAX backend: the training contract (exact resume, NaN guard, time budget,
+grids), FastCUT whose MLP heads (built before the stateless step) learn, a finite gradient for a zero
+projection, one data-parallel step over two devices equal to one single-device step, and a JAX run exported
+under TensorFlow with the same pixels."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 import keras
 import numpy as np
 from contract import Painter, check_contract
+from test_cyclegan_jax import _data  # 12 photos and 6 paintings as JPEG folders
 
 from stx_tf.cut.config import CUTConfig
 from stx_tf.cut.model import NETS, build_cut
@@ -19,21 +21,6 @@ from stx_tf.cut.train import train
 
 TINY = {"filters": 4, "res_blocks": 1, "disc_filters": 4, "image_size": 32, "num_patches": 16, "head_units": 8}
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _data(tmp_path):
-    """12 photos and 6 paintings as JPEG folders (no embedded sample: it is made by the TF suite)."""
-    from PIL import Image
-
-    rng = np.random.default_rng(0)
-    folders = []
-    for name, n in (("photo", 12), ("monet", 6)):
-        folder = tmp_path / name
-        folder.mkdir(exist_ok=True)
-        for i in range(n):
-            Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(folder / f"{i}.jpg")
-        folders.append(str(folder))
-    return tuple(folders)
 
 
 def _config(run_dir, **changes):
