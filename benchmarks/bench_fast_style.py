@@ -76,7 +76,7 @@ def bench_lite(photo: Path, repeats: int, model, extra_widths: bool) -> None:
         return
     from stx_tf.data import load_image
     from stx_tf.fast_style import build_transform_net
-    from stx_tf.fast_style.inference import resolve_precision
+    from stx_tf.precision import resolve as resolve_precision
 
     lite = StyleTransfer(device="cpu", max_size=1024)
     image = load_image(photo, max_dim=1024)

@@ -47,8 +47,42 @@ class QuickstartResult:
     export: object = None
 
 
+def training_bar():
+    """A Keras callback drawing ONE progress line over all the training steps of a ``fit``, with its ETA
+    (Keras' own bar restarts every epoch and only knows when that epoch ends)."""
+    import keras
+    from tqdm.auto import tqdm
+
+    class TrainingBar(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.bar, self.steps, self.done = None, int(self.params.get("steps") or 0), 0
+
+        def on_epoch_begin(self, epoch, logs=None):
+            if self.bar is None:  # the first epoch of this fit (a resumed run starts later)
+                self.first = epoch
+                total = (int(self.params.get("epochs", 1)) - epoch) * self.steps
+                self.bar = tqdm(total=total or None, unit="step", desc="train")
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            # With steps_per_execution = k, Keras reports every k-th step (``batch`` is the last one run).
+            step = (self.epoch - self.first) * self.steps + batch + 1
+            self.bar.update(max(0, step - self.done))
+            self.done = max(self.done, step)
+
+        def on_epoch_end(self, epoch, logs=None):
+            if logs and "cycle_loss" in logs:
+                self.bar.set_postfix(epoch=epoch + 1, cycle_loss=f"{logs['cycle_loss']:.2f}")
+
+        def on_train_end(self, logs=None):
+            if self.bar is not None:
+                self.bar.close()
+
+    return TrainingBar()
+
+
 def quickstart(
-    out_dir="outputs/quickstart", data=None, count: int | None = None, verbose="auto"
+    out_dir="outputs/quickstart", data=None, count: int | None = None, verbose="auto", precision: str = "auto"
 ) -> QuickstartResult:
     """Train briefly, export ``images.zip`` and a preview grid into ``out_dir``.
 
@@ -57,6 +91,8 @@ def quickstart(
         data: competition data (default: found, else the embedded sample).
         count: images in the zip (default 7,000; smoke mode 40 with relaxed limits).
         verbose: training verbosity.
+        precision: training and export precision (:func:`stx_tf.precision.resolve`; ``"float32"`` shows
+            what a CPU without native bfloat16 does).
     """
     from stx_tf.cyclegan.train import draw_samples, train
     from stx_tf.data import find_competition_data
@@ -65,7 +101,11 @@ def quickstart(
     out_dir = Path(out_dir)
     data = data or find_competition_data(allow_sample=True)  # the sample is what the quick start is for
     log.info("quick start on %s", data)
-    result = train(quickstart_config().updated(out_dir=str(out_dir / "run")), data=data, verbose=verbose)
+    config = quickstart_config().updated(out_dir=str(out_dir / "run"), precision=precision)
+    callbacks = []
+    if verbose == "auto":  # one line with the ETA of the whole training instead of a bar per epoch
+        callbacks, verbose = [training_bar()], 0
+    result = train(config, data=data, verbose=verbose, callbacks=callbacks)
     count = count or smoke(MIN_IMAGES, 40)
     limits = {} if count >= MIN_IMAGES else {"min_count": count, "max_count": count}
     report = export_submission(
@@ -75,6 +115,7 @@ def quickstart(
         fill_to=count,
         batch_size=32,
         infer_size=result.model.image_size,  # the small generator at its training size, upscaled: fast
+        precision=precision,
         **limits,
     )
     preview = out_dir / "preview.png"
