@@ -13,6 +13,7 @@ the photos, each photo flipped and cropped differently (deterministic per pass),
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 import zipfile
@@ -157,19 +158,33 @@ def _stream(photos, size: int, batch_size: int, skip_bad: bool, first: int, stop
     return ds.prefetch(2)
 
 
+@functools.cache
+def _to_uint8_images():
+    """The compiled ``(B, h, w, 3)`` float ``[-1, 1]`` -> ``(B, size, size, 3)`` uint8 step of
+    :func:`to_jpegs` (bicubic resize when the side differs, rounding, clipping): one multi-threaded pass
+    instead of several NumPy passes over the batch."""
+    import tensorflow as tf
+
+    @tf.function(reduce_retracing=True)
+    def convert(fakes, size):
+        fakes = tf.cond(
+            tf.shape(fakes)[1] == size,
+            lambda: fakes,
+            lambda: tf.image.resize(fakes, tf.stack([size, size]), method="bicubic"),
+        )
+        return tf.cast(tf.clip_by_value(fakes * 127.5 + 128.0, 0.0, 255.0), tf.uint8)  # round half up
+
+    return convert
+
+
 def to_jpegs(fakes, quality: int, size: int, pool=None) -> list[bytes]:
     """Generator outputs ``(B, h, w, 3)`` in ``[-1, 1]`` -> JPEG bytes of ``size``×``size`` images
     (encoded by the threads of ``pool`` when given: the encoder releases the GIL)."""
     from functools import partial
 
     from stx_tf.data.images import encode_jpeg
-    from stx_tf.viz import to_uint8
 
-    if fakes.shape[1] != size:
-        import tensorflow as tf
-
-        fakes = tf.image.resize(fakes, (size, size), method="bicubic").numpy()
-    images = to_uint8(np.clip(fakes, -1, 1), signed=True)
+    images = _to_uint8_images()(np.asarray(fakes, np.float32), np.int32(size)).numpy()
     encode = partial(encode_jpeg, quality=quality)
     return list(pool.map(encode, images) if pool is not None else map(encode, images))
 
