@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _machine import cpu_line
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("STX_SHARED", ROOT.parent / "shared"))
@@ -41,21 +42,6 @@ PAINTINGS = sorted((SHARED / "data" / "styles").glob("*.jpg"))
 #: True once the before/after images of the result are loaded and decoded in the page.
 SHOWN = """() => { const imgs = [...document.querySelectorAll('#result img')];
   return imgs.length >= 2 && imgs.every(i => i.complete && i.naturalWidth > 0); }"""
-
-
-def cpu_line() -> str:
-    """CPU model and the SIMD flags that matter here."""
-    model, flags = "unknown CPU", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and model == "unknown CPU":
-                model = line.split(":", 1)[1].strip()
-            if line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    wanted = ("avx2", "avx512f", "avx512_bf16", "avx512_fp16", "amx_bf16", "amx_int8")
-    return f"{model}, {os.cpu_count()} cores, flags: {' '.join(f for f in wanted if f in flags) or 'none'}"
 
 
 def interleaved(fns: dict, repeats: int, paintings: list[Path]) -> dict[str, tuple[float, float]]:

@@ -26,7 +26,9 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
+from _machine import cpu_line, load_line
 
+from stx_tf import precision
 from stx_tf.cyclegan.model import CycleGAN
 from stx_tf.cyclegan.nets import build_generator
 from stx_tf.nn import patchgan_discriminator
@@ -185,8 +187,13 @@ def dataset(size: int, n: int = 16) -> tf.data.Dataset:
     return tf.data.Dataset.from_tensor_slices((photo, monet)).batch(1).repeat()
 
 
-def ours(kind: str, size: int, steps_per_execution: int) -> CycleGAN:
+def ours(kind: str, size: int, steps_per_execution: int, policy: str = "float32") -> CycleGAN:
     nets = dict(filters=64, image_size=size)
+    with precision.policy_scope(policy):
+        return _ours(kind, size, steps_per_execution, nets)
+
+
+def _ours(kind, size, steps_per_execution, nets) -> CycleGAN:
     model = CycleGAN(
         build_generator(kind, **nets),
         build_generator(kind, **nets),
@@ -226,14 +233,20 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps-per-execution", type=int, default=4)
     parser.add_argument("--no-resnet", action="store_true", help="skip the ResNet-9 timing")
+    parser.add_argument("--precision", default="float32",
+                        help="our nets' policy: float32 (what CPUs without native bf16 run) or auto / bfloat16; "
+                        "the tutorial's code always runs in float32")
     args = parser.parse_args(argv)
+    print(cpu_line(), "|", load_line(), flush=True)
     keras.utils.set_random_seed(0)
     ds = dataset(args.size)
     steps = args.steps - args.steps % args.steps_per_execution or args.steps_per_execution
 
     tutorial = make_tutorial_step(args.size)
     iterator = iter(ds)
-    unet = ours("unet", args.size, args.steps_per_execution)
+    policy = precision.resolve(args.precision)
+    print(f"ours in {policy}, the tutorial in float32", flush=True)
+    unet = ours("unet", args.size, args.steps_per_execution, policy)
     print(f"warm-up (tracing) at {args.size} px ...", flush=True)
     time_tutorial(tutorial, iterator, 2)
     time_ours(unet, ds, args.steps_per_execution)
@@ -246,7 +259,7 @@ def main(argv=None):
             flush=True,
         )
     if not args.no_resnet:
-        resnet = ours("resnet", args.size, args.steps_per_execution)
+        resnet = ours("resnet", args.size, args.steps_per_execution, policy)
         time_ours(resnet, ds, args.steps_per_execution)
         rates["ours_resnet9"] = [time_ours(resnet, ds, steps) for _ in range(args.rounds)]
     # Other jobs share this machine: the best round of each is the least disturbed wall-clock measurement;

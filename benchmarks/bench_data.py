@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _machine import cpu_line, load_line
 from PIL import Image
 
 SHARED_PHOTOS = Path(__file__).resolve().parents[2] / "shared/data/gan-getting-started/photo_jpg"
@@ -75,6 +76,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2, help="epochs per round")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (ours, baseline)")
     args = parser.parse_args()
+    print(cpu_line(), "|", load_line(), flush=True)
 
     from stx_tf import data
 

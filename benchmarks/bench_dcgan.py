@@ -31,6 +31,7 @@ import time
 import keras
 import numpy as np
 import tensorflow as tf
+from _machine import cpu_line, load_line
 
 from stx_tf.dcgan.config import DCGANConfig
 from stx_tf.dcgan.nets import build_models
@@ -119,6 +120,7 @@ def main(argv=None) -> None:
         "--no-reference", action="store_true", help="skip the float32 and spe=1 reference rows"
     )
     args = parser.parse_args(argv)
+    print(cpu_line(), "|", load_line(), flush=True)
 
     defaults = DCGANConfig()
     spe = defaults.steps_per_execution

@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _machine import cpu_line, load_line
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "gan-getting-started"
 N_COMPETITION = 7038
@@ -122,6 +123,7 @@ def main(argv=None):
     )
     parser.add_argument("--no-full", action="store_true", help="skip the full 7,038-photo export")
     args = parser.parse_args(argv)
+    print(cpu_line(), "|", load_line(), flush=True)
 
     import keras
 

@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _machine import cpu_line, load_line
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 DEFAULT_PHOTO = SHARED / "data" / "content" / "neural-style__tubingen.jpg"
@@ -76,7 +77,7 @@ def bench_lite(photo: Path, repeats: int, model, extra_widths: bool) -> None:
         return
     from stx_tf.data import load_image
     from stx_tf.fast_style import build_transform_net
-    from stx_tf.fast_style.inference import resolve_precision
+    from stx_tf.precision import resolve as resolve_precision
 
     lite = StyleTransfer(device="cpu", max_size=1024)
     image = load_image(photo, max_dim=1024)
@@ -151,6 +152,7 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-gatys", action="store_true")
     parser.add_argument("--no-variants", dest="variants", action="store_false", help="time only one net")
     args = parser.parse_args(argv)
+    print(cpu_line(), "|", load_line(), flush=True)
     if not args.photo.is_file():
         print(f"no photo at {args.photo}; pass --photo", file=sys.stderr)
         return 2

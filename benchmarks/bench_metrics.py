@@ -34,6 +34,8 @@ import sys
 import time
 from pathlib import Path
 
+from _machine import cpu_info, cpu_line, float32_peak, load_line
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's stx_tf, not an installed copy
 
@@ -195,26 +197,6 @@ def _run_torch_net(n: int, batch: int, threads: int | None = None) -> dict:
     }
 
 
-def _cpu() -> dict:
-    """CPU model, cores, clock and the SIMD / matrix flags that set the float32 and bf16 peaks."""
-    info = {"model": "?", "mhz": 0.0, "flags": []}
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return info
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() == "model name" and info["model"] == "?":
-            info["model"] = value.strip()
-        elif key.strip() == "cpu MHz" and not info["mhz"]:
-            info["mhz"] = float(value)
-        elif key.strip() == "flags" and not info["flags"]:
-            wanted = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
-            info["flags"] = [f for f in wanted if f in value.split()]
-    info["cores"] = os.cpu_count() or 1
-    return info
-
-
 def _network_flops() -> float:
     """Multiply-adds x 2 of the FID Inception's convolutions for one 299-px image (pools and adds ignored)."""
     from stx_tf.metrics import fid_inception_net as net
@@ -231,16 +213,12 @@ def _network_flops() -> float:
 def _vs_torch(args) -> None:
     import numpy as np
 
-    cpu = _cpu()
-    lanes = 16 if "avx512f" in cpu["flags"] else 8
+    cpu = cpu_info()
     cores = min(cpu["cores"], args.threads or cpu["cores"])
-    peak = cores * 2 * lanes * 2 * cpu["mhz"] * 1e6  # 2 FMA units per core assumed
+    peak = float32_peak(cores)
     flops = _network_flops()
     floor = peak / flops
-    print(
-        f"CPU {cpu['model']}, {cpu['cores']} cores at {cpu['mhz']:.0f} MHz, flags {' '.join(cpu['flags'])}; "
-        f"{cores} thread(s) per side"
-    )
+    print(f"{cpu_line()}; {load_line()}; {cores} thread(s) per side")
     print(f"network {flops / 1e9:.2f} GFLOP per image; float32 peak {peak / 1e9:.0f} GFLOP/s "
           f"-> floor {floor:.1f} images/s")  # fmt: skip
     rows = []

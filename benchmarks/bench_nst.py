@@ -40,6 +40,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from _machine import cpu_line, load_line  # noqa: E402
 
 from stx_tf import nst  # noqa: E402
 
@@ -154,6 +155,7 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--coarse-steps", type=int, default=100, help="steps at each coarse scale (+msN)")
     args = parser.parse_args(argv)
+    print(cpu_line(), "|", load_line(), flush=True)
 
     weights = args.weights or (
         str(SQUEEZENET) if args.backbone == "squeezenet" and SQUEEZENET.is_file() else None

@@ -32,11 +32,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from _machine import cpu_line
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -57,19 +58,6 @@ RECIPES["stx-no-diffaugment"] = {**RECIPES["stx"], "diff_augment": None}
 RECIPES["stx-no-pool"] = {**RECIPES["stx"], "pool_size": 0}
 RECIPES["stx-no-identity"] = {**RECIPES["stx"], "lambda_identity": 0.0}
 DEFAULT_RECIPES = ("tutorial", "stx", "stx-no-diffaugment", "stx-no-pool", "stx-no-identity", "stx@seed1")
-
-
-def cpu_line() -> str:
-    """CPU model and the flags that matter (AVX2 / AVX-512 / AMX)."""
-    model, flags = platform.processor() or "?", set()
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-        model = next(line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name"))
-        flags = set(next(line for line in text.splitlines() if line.startswith("flags")).split())
-    except (OSError, StopIteration):
-        pass
-    wanted = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
-    return f"{model}, {os.cpu_count()} cores, flags: {' '.join(f for f in wanted if f in flags) or 'none of avx2/avx512/amx'}"
 
 
 def recipe_config(name: str, budget: str, out: Path):

@@ -202,6 +202,19 @@ def test_quickstart_writes_a_checked_zip_and_a_preview(quick):
     assert "images.zip" in quick.summary and not list(quick.zip_path.parent.glob("*.partial"))
 
 
+def test_quickstart_training_bar_counts_every_step_of_every_epoch(capsys):
+    from stx_tf.cyclegan.quickstart import training_bar
+
+    inputs = keras.Input((2,))
+    model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+    model.compile("sgd", "mse", steps_per_execution=2)
+    bar = training_bar()
+    x = np.zeros((12, 2), "float32")
+    model.fit(x, x[:, :1], batch_size=2, epochs=2, verbose=0, callbacks=[bar])  # 6 steps per epoch
+    assert bar.bar.total == 12 and bar.done == 12
+    assert "12/12" in capsys.readouterr().err  # one line over both epochs, with its ETA
+
+
 def test_train_step_lowers_losses(quick):
     model = quick.model
     steps_before = int(model.optimizer.iterations)
@@ -366,8 +379,8 @@ def test_cli_parses_the_commands():
     from stx_tf.cli import build_parser
     from stx_tf.cli.options import config_from_args
 
-    args = build_parser().parse_args(["cyclegan", "quickstart", "--out-dir", "q"])
-    assert args.func.__name__ == "_quickstart" and args.out_dir == "q"
+    args = build_parser().parse_args(["cyclegan", "quickstart", "--out-dir", "q", "--precision", "float32"])
+    assert args.func.__name__ == "_quickstart" and args.out_dir == "q" and args.precision == "float32"
     args = build_parser().parse_args(
         ["cyclegan", "train", "--generator", "unet", "--time-budget", "2h50m", "--resume", "--no-flip",
          "--diff-augment", "none", "--unet-depth", "5"]

@@ -223,9 +223,10 @@ def load_painter_model(painter: Painter):
 
         return predictor(load_transform(painter.path))
     if painter.kind == "cyclegan":  # a .keras generator or a run folder (its newest generator)
+        from stx_tf import engine
         from stx_tf.cyclegan.train import load_generator
 
-        return load_generator(painter.path)
+        return engine.optimise(load_generator(painter.path))  # float32: the CPU engine's cheaper layers
     raise ValueError(f"painter {painter.label!r} has no model file")
 
 

@@ -78,7 +78,8 @@ def _export(args) -> int:
 def _quickstart(args) -> int:
     from stx_tf.cyclegan.quickstart import quickstart
 
-    print(quickstart(args.out_dir, data=_data(args) if args.data_dir else None).summary)
+    data = _data(args) if args.data_dir else None
+    print(quickstart(args.out_dir, data=data, precision=args.precision).summary)
     return 0
 
 
@@ -139,5 +140,6 @@ def register(subparsers) -> None:
 
     p = sub.add_parser("quickstart", help="train briefly on the embedded sample, export images.zip + a preview")
     p.add_argument("--out-dir", default="outputs/quickstart", help="output folder (default: outputs/quickstart)")
+    p.add_argument("--precision", default="auto", help="auto (default), float32, bfloat16, ...")
     add_data_option(p)
     p.set_defaults(func=_quickstart)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from stx_tf import data as sdata
+from stx_tf import engine
 from stx_tf import precision as precisions
 from stx_tf.fast_style.nets import is_transform_net
 from stx_tf.fast_style.presets import load_preset
@@ -26,6 +26,8 @@ log = get_logger(__name__)
 def predictor(model, precision: str = "auto"):
     """A compiled ``(B, H, W, 3) [0, 1] -> (B, H, W, 3) [0, 1]`` function for any ``B, H, W``.
 
+    In float32 the net runs through :func:`stx_tf.engine.predictor` (the same maths in cheaper layers).
+
     Args:
         model: a transform net, or a preset name / ``.keras`` path.
         precision: ``"auto"`` (:func:`stx_tf.precision.resolve`: bfloat16 on CPUs with native bf16, about
@@ -35,9 +37,8 @@ def predictor(model, precision: str = "auto"):
     model = model if isinstance(model, keras.Model) else load_preset(model)
     if not is_transform_net(model):
         raise ValueError(f"{model.name!r} is not a fast-style transform net")
-    model = precisions.cast_copy(model, policy, keep=["to_unit", "crop"])
-    spec = tf.TensorSpec([None, None, None, 3], tf.float32, name="image")
-    return tf.function(lambda images: model(images, training=False), input_signature=[spec])
+    # float32: the CPU engine's equal-maths rewrite (stx_tf.engine); bf16 / fp16: a cast copy as it is.
+    return engine.predictor(precisions.cast_copy(model, policy, keep=["to_unit", "crop"]))
 
 
 def _load(item, max_dim: int | None, index: int) -> tuple[str, np.ndarray]:

@@ -13,9 +13,11 @@ the photos, each photo flipped and cropped differently (deterministic per pass),
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +28,9 @@ from stx_tf.settings import get_logger
 from stx_tf.submission.check import IMAGE_SIDE, MAX_IMAGES, MIN_IMAGES, CheckReport, check_submission
 
 log = get_logger(__name__)
+
+#: Threads encoding JPEGs (PIL releases the GIL while it encodes).
+ENCODE_THREADS = 2
 
 #: Fixed timestamp for zip entries (reproducible archives).
 _ZIP_TIME = (2020, 1, 1, 0, 0, 0)
@@ -74,16 +79,18 @@ def unique_name(stem: str, seen: set) -> str:
     return name
 
 
-def variant(images, names, index, pass_no: int):
+def variant(images, names, index, pass_no):
     """Pass ``pass_no`` > 0 of ``fill_to``: flip on odd passes and a random 75-95 % crop resized back.
 
-    Deterministic for a given (pass, photo index). Works on a batch ``(B, H, W, 3)`` of ``[-1, 1]``.
+    Deterministic for a given (pass, photo index). Works on a batch ``(B, H, W, 3)`` of ``[-1, 1]``;
+    ``pass_no`` may be a Python int or a scalar tensor (one pipeline serves every pass).
     """
     import tensorflow as tf
 
+    pass_no = tf.cast(pass_no, tf.int64)
     batch = tf.shape(images)[0]
     side = tf.shape(images)[1]
-    seeds = tf.stack([tf.fill([batch], tf.cast(pass_no, tf.int64)), tf.cast(index, tf.int64)], axis=1)
+    seeds = tf.stack([tf.fill([batch], pass_no), tf.cast(index, tf.int64)], axis=1)
     draws = tf.map_fn(
         lambda s: tf.random.stateless_uniform([3], seed=s), seeds, fn_output_signature=tf.float32
     )  # (B, 3): scale, y offset, x offset
@@ -91,21 +98,25 @@ def variant(images, names, index, pass_no: int):
     y0, x0 = (1.0 - scale) * draws[:, 1], (1.0 - scale) * draws[:, 2]
     boxes = tf.stack([y0, x0, y0 + scale, x0 + scale], axis=1)
     out = tf.image.crop_and_resize(images, boxes, tf.range(batch), tf.stack([side, side]))
-    if pass_no % 2:
-        out = tf.image.flip_left_right(out)
+    out = tf.cond(pass_no % 2 == 1, lambda: tf.image.flip_left_right(out), lambda: out)
     suffix = tf.strings.join(["_v", tf.strings.as_string(pass_no)])
     return out, tf.strings.join([names, suffix]), index
 
 
 def inference_model(generator, policy: str = "auto"):
-    """The generator to run for export: itself in float32, or a copy computing in the policy of
-    :func:`stx_tf.precision.resolve` (bfloat16 where it is native, float16 on GPUs with tensor cores).
-    Its output layer stays float32; outputs differ from float32 by far less than JPEG encoding changes."""
+    """The generator to run for export: in float32 its :func:`stx_tf.engine.optimise` copy (the same
+    maths in cheaper layers), else a copy computing in the policy of :func:`stx_tf.precision.resolve`
+    (bfloat16 where it is native, float16 on GPUs with tensor cores). Its output layer stays float32;
+    outputs differ from float32 by far less than JPEG encoding changes."""
     import keras
 
+    from stx_tf import engine
+
     name = precision.resolve(policy)
-    if name == "float32" or not isinstance(generator, keras.Model):
+    if not isinstance(generator, keras.Model):
         return generator
+    if name == "float32":
+        return engine.optimise(generator)
     log.info("export runs the generator in %s", name)
     return precision.cast_copy(generator, name, keep=[generator.layers[-1]])
 
@@ -117,28 +128,65 @@ def default_export_batch() -> int:
     return 32 if has_accelerator() else 8
 
 
-def _batches(photos, size: int, batch_size: int, skip_bad: bool, pass_no: int):
+#: Decoded photos kept in memory for the fill passes when they take at most this many bytes (else each
+#: pass decodes them again).
+CACHE_BYTES = 1 << 29
+
+
+def _stream(photos, size: int, batch_size: int, skip_bad: bool, first: int, stop: int, cache: bool):
+    """Batches ``(images, names, index, pass)`` of passes ``first`` .. ``stop - 1`` in ONE pipeline: pass 0
+    is the photos, later passes their :func:`variant` (no pipeline rebuilt, no photo decoded twice when
+    ``cache``)."""
     import tensorflow as tf
 
     from stx_tf.data import load_images
 
-    ds = load_images(photos, size=size, with_names=True, skip_bad=skip_bad)
-    ds = ds.enumerate().map(lambda i, pair: (pair[0], pair[1], i)).batch(batch_size)
-    if pass_no:
-        ds = ds.map(lambda x, n, i: variant(x, n, i, pass_no), num_parallel_calls=tf.data.AUTOTUNE)
+    photos_ds = load_images(photos, size=size, with_names=True, skip_bad=skip_bad)
+    photos_ds = photos_ds.enumerate().map(lambda i, pair: (pair[0], pair[1], i))
+    if cache:
+        photos_ds = photos_ds.cache()
+
+    def one_pass(pass_no):
+        batches = photos_ds.batch(batch_size)
+        return batches.map(
+            lambda x, n, i: tf.cond(
+                pass_no > 0, lambda: (*variant(x, n, i, pass_no), pass_no), lambda: (x, n, i, pass_no)
+            )
+        )
+
+    ds = tf.data.Dataset.range(first, stop).flat_map(one_pass)
     return ds.prefetch(2)
 
 
-def to_jpegs(fakes, quality: int, size: int) -> list[bytes]:
-    """Generator outputs ``(B, h, w, 3)`` in ``[-1, 1]`` -> JPEG bytes of ``size``×``size`` images."""
+@functools.cache
+def _to_uint8_images():
+    """The compiled ``(B, h, w, 3)`` float ``[-1, 1]`` -> ``(B, size, size, 3)`` uint8 step of
+    :func:`to_jpegs` (bicubic resize when the side differs, rounding, clipping): one multi-threaded pass
+    instead of several NumPy passes over the batch."""
+    import tensorflow as tf
+
+    @tf.function(reduce_retracing=True)
+    def convert(fakes, size):
+        fakes = tf.cond(
+            tf.shape(fakes)[1] == size,
+            lambda: fakes,
+            lambda: tf.image.resize(fakes, tf.stack([size, size]), method="bicubic"),
+        )
+        return tf.cast(tf.clip_by_value(fakes * 127.5 + 128.0, 0.0, 255.0), tf.uint8)  # round half up
+
+    return convert
+
+
+def to_jpegs(fakes, quality: int, size: int, pool=None) -> list[bytes]:
+    """Generator outputs ``(B, h, w, 3)`` in ``[-1, 1]`` -> JPEG bytes of ``size``×``size`` images
+    (encoded by the threads of ``pool`` when given: the encoder releases the GIL)."""
+    from functools import partial
+
     from stx_tf.data.images import encode_jpeg
-    from stx_tf.viz import to_uint8
 
-    if fakes.shape[1] != size:
-        import tensorflow as tf
-
-        fakes = tf.image.resize(fakes, (size, size), method="bicubic").numpy()
-    return [encode_jpeg(img, quality) for img in to_uint8(np.clip(fakes, -1, 1), signed=True)]
+    images = _to_uint8_images()(np.asarray(fakes, np.float32), np.int32(size)).numpy()
+    encode = partial(encode_jpeg, quality=quality)
+    return list(pool.map(encode, images) if pool is not None else map(encode, images))
 
 
 def _check_target(out_path: Path) -> None:
@@ -232,19 +280,40 @@ def export_submission(
         )
 
     batch_size = int(batch_size or default_export_batch())
+    passes = 1 if fill_to is None else -(-target // max(1, min(n_photos, max_count)))
+    cache = passes > 1 and n_photos * infer_size**2 * 12 <= CACHE_BYTES
     start = time.monotonic()
     seen: set[str] = set()
-    written = first_pass = skipped = 0
+    written, first_pass, skipped = 0, None, 0
+
+    def end_of_first_pass(count: int) -> int:
+        nonlocal skipped
+        skipped = max(0, min(n_photos, target) - count)
+        if skipped:
+            log.warning("skipped %d unusable photo(s) of %d", skipped, n_photos)
+        if count == 0:
+            raise ValueError(f"{photos}: no usable photos")
+        if fill_to is None and count < min_count:
+            raise ValueError(
+                f"{photos}: only {count} usable photos (after skipping {skipped} unusable), "
+                f"the submission needs {min_count}. Pass fill_to={min_count} to add augmented re-runs."
+            )
+        return count
+
     bar = tqdm(total=target, unit="img", desc="export", disable=not progress)
-    with atomic.atomic_path(out_path) as tmp, bar:
+    with atomic.atomic_path(out_path) as tmp, bar, ThreadPoolExecutor(ENCODE_THREADS) as pool:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
-            pass_no = 0
+            next_pass = 0
             while written < target:
                 before = written
-                for images, names, _ in _batches(photos, infer_size, batch_size, skip_bad, pass_no):
+                for images, names, _, pass_no in _stream(
+                    photos, infer_size, batch_size, skip_bad, next_pass, passes, cache
+                ):
+                    if first_pass is None and int(pass_no) > 0:
+                        first_pass = end_of_first_pass(written)
                     room = target - written
                     fakes = np.asarray(generator.predict_on_batch(np.asarray(images[:room])))
-                    for name, data in zip(names.numpy()[:room], to_jpegs(fakes, quality, size)):
+                    for name, data in zip(names.numpy()[:room], to_jpegs(fakes, quality, size, pool)):
                         entry = zipfile.ZipInfo(
                             unique_name(safe_stem(name.decode(errors="replace")), seen), _ZIP_TIME
                         )
@@ -253,21 +322,13 @@ def export_submission(
                     bar.update(min(room, len(fakes)))
                     if written >= target:
                         break
-                if pass_no == 0:
-                    first_pass = written
-                    skipped = max(0, min(n_photos, target) - first_pass)
-                    if skipped:
-                        log.warning("skipped %d unusable photo(s) of %d", skipped, n_photos)
+                if first_pass is None:
+                    first_pass = end_of_first_pass(written)
                 if written == before:
                     raise ValueError(f"{photos}: no usable photos")
-                if fill_to is None:  # one pass; enough usable photos?
-                    if written < min_count:
-                        raise ValueError(
-                            f"{photos}: only {written} usable photos (after skipping {skipped} unusable), "
-                            f"the submission needs {min_count}. Pass fill_to={min_count} to add augmented re-runs."
-                        )
+                if fill_to is None:
                     break
-                pass_no += 1
+                next_pass, passes = passes, passes + -(-(target - written) // first_pass)
         report = None
         if check:
             report = check_submission(tmp, min_count=min_count, max_count=max_count, size=size)

@@ -1,0 +1,280 @@
+"""The float32 CPU inference engine: a Keras image-to-image net rewritten into cheaper, equal maths.
+
+Which runtime serves float32 CPU inference of our generators and transform nets was measured
+(``benchmarks/README.md``, "Inference engine"): TensorFlow's own graph (oneDNN kernels) beat LiteRT with
+XNNPACK (about 2-3x slower on these nets: reflection pads and instance norms fall outside the delegate),
+ONNX Runtime on a ``tf2onnx`` conversion (no faster, and a new dependency) and XLA (about 3x slower on
+CPU convolutions). What costs time is not the runtime but three layer shapes that oneDNN serves badly, so
+this module keeps TensorFlow (any Keras backend, in fact: the layers are ``keras.ops``) and rewrites those
+layers of a trained net into equal maths (same weights, outputs equal to float32 rounding):
+
+* a stride-1 convolution with few output channels and a large kernel (the RGB heads and stems: 7x7 or
+  9x9 to 3 channels at full resolution) -> the same convolution on the space-to-depth input (4x the
+  channels, a kernel of ``k // 2 + 1``) followed by depth-to-space (:class:`SpaceToDepthConv`);
+* a nearest-neighbour 2x upsample followed by a reflect-padded 3x3 convolution (the transform net's
+  resize-convolutions) -> four 2x2 convolutions on the small image, one per output phase, interleaved
+  (:class:`PhaseConv`): 16 instead of 36 multiply-adds per output pixel and channel pair (Odena et al.
+  2016, https://distill.pub/2016/deconv-checkerboard/, on the equivalence of the two);
+* instance normalisation written as ``GroupNormalization(groups=-1)`` -> moments over height and width
+  of the 4-D tensor (:class:`InstanceNorm`), without the 5-D regrouping.
+
+:func:`optimise` returns the rewritten copy; :func:`predictor` a compiled any-size function. Only the
+float32 policy is rewritten: under ``mixed_bfloat16`` (CPUs with AMX) the net runs as it is, which is
+already fast there. Nets in which none of these shapes occurs come back unchanged.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+#: A stride-1 convolution is rewritten by :class:`SpaceToDepthConv` when it has at most this many output
+#: channels and a kernel side of at least :data:`MIN_KERNEL`.
+MAX_FEW_OUTPUTS = 4
+MIN_KERNEL = 5
+
+
+# ------------------------------------------------------------------------------------- the layers
+class InstanceNorm(layers.Layer):
+    """Instance normalisation ``gamma · (x - mean) / sqrt(var + eps) + beta`` over height and width.
+
+    ``(B, H, W, C) -> (B, H, W, C)``; the maths of ``GroupNormalization(groups=-1)`` (Ulyanov et al. 2016,
+    https://arxiv.org/abs/1607.08022) on the 4-D tensor.
+    """
+
+    def __init__(self, gamma, beta, epsilon: float, **kwargs):
+        super().__init__(**kwargs)
+        self.gamma = None if gamma is None else np.asarray(gamma, np.float32)
+        self.beta = None if beta is None else np.asarray(beta, np.float32)
+        self.epsilon = float(epsilon)
+
+    def call(self, x):
+        mean, variance = ops.moments(x, axes=[1, 2], keepdims=True)
+        scale = ops.rsqrt(variance + self.epsilon)
+        if self.gamma is not None:
+            scale = scale * self.gamma
+        shift = -mean * scale
+        if self.beta is not None:
+            shift = shift + self.beta
+        return x * scale + shift
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+def _pad(x, padding: str, before: int, after: int):
+    """Pad height and width by ``before`` / ``after`` pixels: ``"reflect"``, ``"symmetric"`` or zeros."""
+    pads = [[0, 0], [before, after], [before, after], [0, 0]]
+    return ops.pad(x, pads, mode="constant" if padding == "zeros" else padding)
+
+
+class SpaceToDepthConv(layers.Layer):
+    """A stride-1 ``k×k`` convolution to few channels, computed on the space-to-depth image.
+
+    ``(B, H, W, C) -> (B, H', W', F)`` with the sizes of the original layer. The padded input ``P`` is
+    rearranged into 2x2 blocks ``(B, H/2, W/2, 4C)``; output pixel ``(2i + a, 2j + b)`` reads ``P`` at
+    ``2i + a + u`` (``u < k``), i.e. block row ``i + (a + u) // 2``, so one ``(k//2 + 1)``-wide convolution
+    with ``4F`` outputs (one group per phase ``(a, b)``) computes every output pixel, and depth-to-space puts
+    the phases back. Same multiply-adds within ~25 %, but oneDNN runs them 2-3x faster than with 3 outputs.
+    """
+
+    def __init__(self, kernel, bias, padding: str, pad: int, activation=None, **kwargs):
+        super().__init__(**kwargs)
+        k = kernel.shape[0]
+        if kernel.shape[0] != kernel.shape[1] or k % 2 == 0:
+            raise ValueError(f"SpaceToDepthConv needs a square odd kernel, got {kernel.shape[:2]}")
+        c, f = kernel.shape[2], kernel.shape[3]
+        kk = k // 2 + 1
+        blocks = np.zeros((kk, kk, 2, 2, c, 2, 2, f), np.float32)  # (row, col, dy, dx, C, a, b, F)
+        for a in range(2):
+            for b in range(2):
+                for u in range(k):
+                    for v in range(k):
+                        ty, tx = a + u, b + v
+                        blocks[ty // 2, tx // 2, ty % 2, tx % 2, :, a, b, :] += kernel[u, v]
+        self.kernel = blocks.reshape(kk, kk, 4 * c, 4 * f)
+        self.bias = None if bias is None else np.tile(np.asarray(bias, np.float32), 4)
+        self.padding, self.pad = padding, int(pad)
+        self.activation = keras.activations.get(activation)
+        self.k = k
+
+    def call(self, x):
+        shape = ops.shape(x)
+        height, width = shape[1] + 2 * self.pad, shape[2] + 2 * self.pad
+        out_h, out_w = height - self.k + 1, width - self.k + 1
+        x = _pad(x, self.padding, self.pad, self.pad) if self.pad else x
+        x = ops.pad(x, [[0, 0], [0, height % 2], [0, width % 2], [0, 0]])  # even sides (cropped below)
+        y = ops.conv(ops.space_to_depth(x, 2), self.kernel, padding="valid")
+        if self.bias is not None:
+            y = y + self.bias
+        y = ops.depth_to_space(y, 2)[:, :out_h, :out_w, :]
+        return self.activation(y)
+
+
+class PhaseConv(layers.Layer):
+    """Nearest 2x upsample + reflect-padded 3x3 convolution, as four 2x2 convolutions on the small image.
+
+    ``(B, h, w, C) -> (B, 2h, 2w, F)``. Upsampling repeats each pixel, so output phase ``(a, b)`` of the
+    3x3 kernel only ever reads a 2x2 window of the small image: its taps that land on the same small
+    pixel are summed. The reflection of the upsampled image by one pixel is the symmetric padding of the
+    small one.
+    """
+
+    def __init__(self, kernel, bias, activation=None, **kwargs):
+        super().__init__(**kwargs)
+        if kernel.shape[:2] != (3, 3):
+            raise ValueError(f"PhaseConv needs a 3x3 kernel, got {kernel.shape[:2]}")
+        # Small-image rows read by output phase a (offset 0 = the row above): phase 0 reads rows
+        # {-1: k0, 0: k1 + k2}, phase 1 reads {0: k0 + k1, +1: k2}.
+        fold = {0: [[0], [1, 2]], 1: [[0, 1], [2]]}
+        self.kernels = {}
+        for a in (0, 1):
+            for b in (0, 1):
+                small = np.zeros((2, 2, *kernel.shape[2:]), np.float32)
+                for r, rows in enumerate(fold[a]):
+                    for c, cols in enumerate(fold[b]):
+                        small[r, c] = sum(kernel[u, v] for u in rows for v in cols)
+                self.kernels[a, b] = small
+        self.bias = None if bias is None else np.asarray(bias, np.float32)
+        self.activation = keras.activations.get(activation)
+
+    def call(self, x):
+        shape = ops.shape(x)
+        h, w = shape[1], shape[2]
+        x = _pad(x, "symmetric", 1, 1)  # (B, h + 2, w + 2, C)
+        rows = []
+        for a in (0, 1):
+            phases = [ops.conv(x[:, a : a + h + 1, b : b + w + 1, :], self.kernels[a, b]) for b in (0, 1)]
+            rows.append(ops.stack(phases, axis=3))  # (B, h, w, 2, F): column phase b
+        y = ops.stack(rows, axis=2)  # (B, h, 2, w, 2, F): row phase a
+        y = ops.reshape(y, (shape[0], 2 * h, 2 * w, y.shape[-1]))
+        if self.bias is not None:
+            y = y + self.bias
+        return self.activation(y)
+
+
+# ------------------------------------------------------------------------------------- the rewrite
+def _producer(layer):
+    """The layer whose output ``layer`` reads (single-input layers), else None."""
+    try:
+        history = layer.input._keras_history
+    except (AttributeError, ValueError):
+        return None
+    return history[0] if history else None
+
+
+def _is(layer, name: str) -> bool:
+    """``layer`` is the registered stx_tf layer ``name`` (known by name: this room sits below them)."""
+    return keras.saving.get_registered_name(type(layer)) == name
+
+
+#: The fast-style transform net's layers (:mod:`stx_tf.fast_style.nets`).
+REFLECT_CONV = "stx_tf.fast_style>ReflectConv2D"
+UPSAMPLE = "stx_tf.fast_style>Upsample2x"
+
+
+def _conv_padding(layer) -> tuple[str, int] | None:
+    """``(padding mode, pixels)`` a stride-1 convolution applies to its input, or None (not rewritable)."""
+    k = layer.kernel_size[0]
+    if _is(layer, REFLECT_CONV):
+        return "reflect", k // 2
+    if type(layer) is not layers.Conv2D:
+        return None
+    return ("zeros", k // 2) if layer.padding == "same" else ("zeros", 0)
+
+
+def _plain_conv(layer) -> bool:
+    return (
+        isinstance(layer, layers.Conv2D)
+        and not isinstance(layer, layers.Conv2DTranspose)
+        and layer.data_format == "channels_last"
+        and tuple(layer.strides) == (1, 1)
+        and tuple(layer.dilation_rate) == (1, 1)
+        and layer.groups == 1
+        and layer.kernel_size[0] == layer.kernel_size[1]
+        and layer.kernel_size[0] % 2 == 1
+    )
+
+
+def _weights(layer):
+    kernel = np.asarray(keras.ops.convert_to_numpy(layer.kernel), np.float32)
+    bias = np.asarray(keras.ops.convert_to_numpy(layer.bias), np.float32) if layer.use_bias else None
+    return kernel, bias
+
+
+def _replacements(model) -> dict:
+    """``{layer name: replacement layer}`` of the rewrites :func:`optimise` makes in ``model``."""
+    found = {}
+    consumers: dict[str, int] = {}
+    for layer in model.layers:
+        producer = _producer(layer)
+        if producer is not None:
+            consumers[producer.name] = consumers.get(producer.name, 0) + 1
+    for layer in model.layers:
+        if isinstance(layer, layers.GroupNormalization) and layer.axis in (-1, 3):
+            channels = layer.gamma.shape[0] if layer.scale else None
+            if layer.groups in (-1, channels):
+                found[layer.name] = InstanceNorm(
+                    keras.ops.convert_to_numpy(layer.gamma) if layer.scale else None,
+                    keras.ops.convert_to_numpy(layer.beta) if layer.center else None,
+                    layer.epsilon,
+                    name=layer.name,
+                )
+        elif _plain_conv(layer):
+            producer = _producer(layer)
+            kernel, bias = _weights(layer)
+            activation = keras.activations.serialize(layer.activation)
+            if (
+                _is(layer, REFLECT_CONV)
+                and producer is not None
+                and _is(producer, UPSAMPLE)
+                and layer.kernel_size[0] == 3
+                and consumers.get(producer.name) == 1
+            ):
+                found[producer.name] = layers.Identity(name=producer.name)
+                found[layer.name] = PhaseConv(kernel, bias, activation, name=layer.name)
+            elif layer.filters <= MAX_FEW_OUTPUTS and layer.kernel_size[0] >= MIN_KERNEL:
+                padding = _conv_padding(layer)
+                if padding is not None:
+                    found[layer.name] = SpaceToDepthConv(kernel, bias, *padding, activation, name=layer.name)
+    return found
+
+
+def optimise(model):
+    """A copy of the functional ``model`` with the rewrites of this module, for float32 inference.
+
+    Same weights (read now: retrain, then call again), outputs equal to float32 rounding (about 1e-5 on
+    ``[-1, 1]`` images). Returns ``model`` itself when nothing applies or the model is not a
+    float32 functional model (a ``mixed_bfloat16`` copy runs as it is).
+    """
+    if not isinstance(model, keras.Model) or not hasattr(model, "_nodes_by_depth"):
+        return model
+    if any(layer.dtype_policy.name != "float32" for layer in model.layers if layer.weights):
+        return model
+    found = _replacements(model)
+    if not found:
+        return model
+
+    def clone(layer):
+        if layer.name in found:
+            return found[layer.name]
+        return layer.__class__.from_config(layer.get_config())
+
+    copy = keras.models.clone_model(model, clone_function=clone)
+    for layer in model.layers:
+        if layer.name not in found and layer.weights:
+            copy.get_layer(layer.name).set_weights(layer.get_weights())
+    return copy
+
+
+def predictor(model, signature=(None, None, None, 3)):
+    """A compiled float32 function ``(B, H, W, 3) -> outputs`` of :func:`optimise` (``model``) for any
+    ``B, H, W`` the net accepts (one trace serves every size: no retracing per picture)."""
+    net = optimise(model)
+    if keras.backend.backend() != "tensorflow":
+        return lambda images: net(images, training=False)
+    import tensorflow as tf
+
+    spec = tf.TensorSpec(signature, tf.float32, name="images")
+    return tf.function(lambda images: net(images, training=False), input_signature=[spec])
