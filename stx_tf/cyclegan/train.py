@@ -22,7 +22,16 @@ from stx_tf import atomic, precision
 from stx_tf.cyclegan.config import CycleGANConfig
 from stx_tf.cyclegan.model import METRICS, build_cyclegan
 from stx_tf.settings import get_logger
-from stx_tf.training import Curves, RunFolder, RunResult, execution_steps, fit_run, load_arrays, read_run
+from stx_tf.training import (
+    Curves,
+    RunFolder,
+    RunResult,
+    RunShortcuts,
+    execution_steps,
+    fit_run,
+    load_arrays,
+    read_run,
+)
 from stx_tf.training.schedule import LinearDecay
 from stx_tf.viz import rows_grid
 
@@ -33,44 +42,16 @@ GENERATOR_FILE = "monet_generator.keras"
 
 
 @dataclass
-class TrainResult:
+class TrainResult(RunShortcuts):
     """What a training run produced: the trained :class:`~stx_tf.cyclegan.model.CycleGAN` (``model``),
-    the run skeleton's :class:`~stx_tf.training.RunResult` (``run``), the steps per epoch, and the saved
-    generator (``None`` when training diverged before any good checkpoint)."""
+    the run skeleton's :class:`~stx_tf.training.RunResult` (``run``, read through the shortcuts of
+    :class:`~stx_tf.training.RunShortcuts`), the steps per epoch, and the saved generator (``None`` when
+    training diverged before any good checkpoint)."""
 
     model: object
     run: RunResult
     steps_per_epoch: int
     generator_path: Path | None = None
-
-    # Shortcuts used by the notebook and the CLI.
-    @property
-    def out_dir(self) -> Path:
-        return self.run.run_dir
-
-    @property
-    def history(self) -> dict:
-        return self.run.history
-
-    @property
-    def epochs_done(self) -> int:
-        return self.run.epochs_done
-
-    @property
-    def stopped(self) -> str | None:
-        return self.run.stopped
-
-    @property
-    def seconds(self) -> float:
-        return self.run.seconds
-
-    @property
-    def samples(self) -> list:
-        return self.run.samples
-
-    @property
-    def curves(self) -> list:
-        return self.run.curves
 
 
 def sources(data):

@@ -33,6 +33,7 @@ from stx_tf.training import (
     Curves,
     RunFolder,
     RunResult,
+    RunShortcuts,
     execution_steps,
     fit_run,
     list_checkpoints,
@@ -56,33 +57,16 @@ CURVES = (
 
 
 @dataclass
-class TrainResult:
-    """What :func:`train` produced: the model, the skeleton's :class:`~stx_tf.training.RunResult`, the
-    saved generator and interpolation grid, and the number of images trained on."""
+class TrainResult(RunShortcuts):
+    """What :func:`train` produced: the model, the skeleton's :class:`~stx_tf.training.RunResult` (read
+    through the shortcuts of :class:`~stx_tf.training.RunShortcuts`), the saved generator and
+    interpolation grid, and the number of images trained on."""
 
     model: DCGAN
     run: RunResult
     generator_path: Path | None
     interpolation: Path | None
     images_used: int
-
-    @property
-    def history(self) -> dict:
-        return self.run.history
-
-    @property
-    def out_dir(self) -> Path:
-        return self.run.run_dir
-
-    @property
-    def samples(self) -> list[Path]:
-        """The per-epoch grids written by this call (``samples/epoch_NNN.png``)."""
-        return self.run.samples
-
-    @property
-    def curves(self) -> list[Path]:
-        """``loss_curves.png`` and ``accuracy_curves.png``."""
-        return self.run.curves
 
 
 def face_dataset(config: DCGANConfig, global_batch: int) -> tuple[tf.data.Dataset, int, int]:

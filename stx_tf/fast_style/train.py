@@ -25,7 +25,7 @@ from stx_tf.fast_style.perceptual import build_perceptual_loss
 from stx_tf.fast_style.storage import save_transform
 from stx_tf.settings import get_logger
 from stx_tf.strategy import global_batch_size
-from stx_tf.training import Curves, RunFolder, RunResult, fit_run
+from stx_tf.training import Curves, RunFolder, RunResult, RunShortcuts, fit_run
 
 log = get_logger(__name__)
 
@@ -34,27 +34,16 @@ CHECKPOINT_NAME = "transform.keras"
 
 
 @dataclass
-class TrainResult:
-    """What :func:`train` leaves behind: the transform net, the skeleton's run result, the saved
-    ``transform.keras`` (``None`` when training diverged before any good checkpoint) and its info."""
+class TrainResult(RunShortcuts):
+    """What :func:`train` leaves behind: the transform net, the skeleton's run result (read through the
+    shortcuts of :class:`~stx_tf.training.RunShortcuts`), the saved ``transform.keras`` (``None`` when
+    training diverged before any good checkpoint) and its info."""
 
     transform: keras.Model
     run: RunResult
     checkpoint: Path | None
     info: dict = field(default_factory=dict)
     model: keras.Model | None = None  # the trainer (transform net + loss, and the discriminator)
-
-    @property
-    def history(self) -> dict:
-        return self.run.history
-
-    @property
-    def run_dir(self) -> Path:
-        return self.run.run_dir
-
-    @property
-    def samples(self) -> list:
-        return self.run.samples
 
 
 def _unit_images(source, size: int, flip: bool):

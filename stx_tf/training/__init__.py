@@ -15,7 +15,7 @@ from stx_tf.training.checkpoint import (
     list_checkpoints,
     load_arrays,
 )
-from stx_tf.training.loop import RunResult, execution_steps, fit_run, parse_duration
+from stx_tf.training.loop import RunResult, RunShortcuts, execution_steps, fit_run, parse_duration
 from stx_tf.training.run import RESUME_POLICIES, RUN_FILE, RunFolder, read_run
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "NonFiniteStateError",
     "RunFolder",
     "RunResult",
+    "RunShortcuts",
     "SampleGrid",
     "TimeBudget",
     "assign",

@@ -95,6 +95,52 @@ def _restore(run: RunFolder, checkpointer: Checkpointer) -> int:
     return epoch
 
 
+class RunShortcuts:
+    """A painter's train result (a dataclass with a ``run``: :class:`RunResult` field) reads the run's
+    folder, history, epochs, stop reason, time and pictures through these shortcuts (used by the notebooks
+    and the CLI), the same for every painter."""
+
+    run: RunResult
+
+    @property
+    def out_dir(self) -> Path:
+        return self.run.run_dir
+
+    @property
+    def run_dir(self) -> Path:
+        return self.run.run_dir
+
+    @property
+    def history(self) -> dict:
+        return self.run.history
+
+    @property
+    def epochs_done(self) -> int:
+        return self.run.epochs_done
+
+    @property
+    def stopped(self) -> str | None:
+        return self.run.stopped
+
+    @property
+    def seconds(self) -> float:
+        return self.run.seconds
+
+    @property
+    def samples(self) -> list:
+        """The per-epoch sample grids written by this call (``samples/epoch_NNN.png``)."""
+        return self.run.samples
+
+    @property
+    def curves(self) -> list:
+        """The curves PNGs (``loss_curves.png`` and the painter's others)."""
+        return self.run.curves
+
+    @property
+    def best(self) -> dict | None:
+        return self.run.best
+
+
 def fit_run(
     model,
     data,
