@@ -234,7 +234,13 @@ def test_train_step_lowers_losses(quick):
 def test_losses_follow_the_paper_weights(quick):
     model = quick.model
     x, y = tf.constant(images(4, 2)), tf.constant(images(5, 2))
-    parts = model.compute_losses(x, y)
+    assert model.lambda_identity == 0  # the quick start trains without the identity pass ...
+    np.testing.assert_array_equal(model.compute_losses(x, y)["identity_loss"], 0.0)
+    model.lambda_identity = 0.5  # ... the paper's weight (λ_id = 0.5 λ) on the same nets
+    try:
+        parts = model.compute_losses(x, y)
+    finally:
+        model.lambda_identity = 0.0
     g, f = model.monet_generator, model.photo_generator
     cycled, back = f(g(x, training=True), training=True), g(f(y, training=True), training=True)
     l1 = lambda a, b: np.abs(np.asarray(a) - np.asarray(b)).mean(axis=(1, 2, 3))  # noqa: E731

@@ -12,22 +12,9 @@ a CUT run folder like a CycleGAN's (the best scored epoch by default).
 
 from __future__ import annotations
 
-import time
-
 from stx_tf.cut.config import CUTConfig
 from stx_tf.cut.model import build_cut
-from stx_tf.cyclegan.train import (
-    CURVES,
-    GENERATOR_FILE,
-    TrainResult,
-    compiled_model,
-    draw_samples,
-    make_datasets,
-    prepare_strategy,
-    save_generator,
-    scoring_callbacks,
-)
-from stx_tf.training import Curves, RunFolder, fit_run
+from stx_tf.cyclegan.train import TrainResult, fit_painter
 
 KIND = "cut"
 
@@ -61,34 +48,9 @@ def train(
         ValueError: bad config or data, an unwritable folder, nothing to resume, an incompatible
             checkpoint (other widths, layers or heads), a run of another painter in ``out_dir``.
     """
-    start = time.monotonic()
     config = (config or CUTConfig()).validate()
-    run = RunFolder(config.out_dir, KIND, config.to_dict(), config.checkpoint_fields(), resume=config.resume)
-    strategy, batch = prepare_strategy(config, strategy)
-    pairs, steps, photos, monets = make_datasets(config, data, batch)
-    model = compiled_model(config, strategy, steps, build=build_cut)
-    scoring = scoring_callbacks(config, data, paint=lambda m, images: m.monet_generator.predict_on_batch(images))
-    title = f"{'FastCUT' if config.mode == 'fastcut' else 'CUT'} losses (epoch means)"
-    scores = [c for c in CURVES if c.file != "loss_curves.png"]  # CycleGAN's score curves
-    result = fit_run(
-        model,
-        pairs,
-        run=run,
-        items=model.checkpoint_items(),
-        epochs=config.epochs,
-        render=lambda m, path, epoch: draw_samples(m, photos, monets, path=path),
-        curves=(Curves("loss_curves.png", title, tuple(model.trackers)), *scores),
-        best_key=best_key or ("mifid" if scoring else None),
-        restart_from_best=config.restart_from_best,
-        time_budget=config.time_budget_seconds,
-        start=start,
-        keep=config.keep_checkpoints,
-        callbacks=[*scoring, *callbacks],
-        verbose=verbose,
-    )
-    saved = None if result.broken else save_generator(model.monet_generator, run.path / GENERATOR_FILE)
-    return TrainResult(model=model, run=result, steps_per_epoch=steps, generator_path=saved)
-
+    return fit_painter(config, data, strategy, callbacks, verbose, kind=KIND, build=build_cut,
+                       title="FastCUT" if config.mode == "fastcut" else "CUT", best_key=best_key)
 
 def plan(config: CUTConfig, data=None, **kwargs):
     """:func:`stx_tf.cyclegan.planner.plan_run` for a CUT config: the epochs that fit a Kaggle session with

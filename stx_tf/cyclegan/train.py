@@ -20,7 +20,7 @@ import numpy as np
 
 from stx_tf import atomic, precision
 from stx_tf.cyclegan.config import CycleGANConfig
-from stx_tf.cyclegan.model import METRICS, build_cyclegan
+from stx_tf.cyclegan.model import build_cyclegan
 from stx_tf.settings import get_logger
 from stx_tf.training import (
     Curves,
@@ -165,10 +165,9 @@ def compiled_model(config: CycleGANConfig, strategy, steps: int, build=build_cyc
 
 
 #: The curves figures of a run: the losses, and the scores when it is scored during training.
-CURVES = (
-    Curves("loss_curves.png", "CycleGAN losses (epoch means)", METRICS),
-    Curves("score_curves.png", "MiFID / FID during training (lower is better)", ("mifid", "fid"), logy=False),
-)
+#: The scores of ``score_every`` (MiFID / FID per scored epoch), drawn beside the losses.
+SCORE_CURVES = Curves("score_curves.png", "MiFID / FID during training (lower is better)", ("mifid", "fid"),
+                      logy=False)
 
 
 def scoring_callbacks(config, data, paint) -> list:
@@ -225,13 +224,25 @@ def train(config: CycleGANConfig | None = None, data=None, strategy=None, callba
         ValueError: bad config or data, an unwritable folder, nothing to resume, an incompatible
             checkpoint (other generator type or widths).
     """
+    return fit_painter((config or CycleGANConfig()).validate(), data, strategy, callbacks, verbose,
+                       kind=KIND, build=build_cyclegan, title="CycleGAN")
+
+
+def fit_painter(config, data, strategy, callbacks, verbose, *, kind: str, build, title: str,
+                best_key: str | None = None) -> TrainResult:
+    """The one training flow of the unpaired painters (CycleGAN here, CUT in :mod:`stx_tf.cut.train`):
+    the run folder (``kind`` names the painter in ``run.json``), data paired so that each epoch covers
+    every photo, the model of ``build(config)`` compiled in the strategy's scope and precision's policy,
+    scoring during training with the ``best`` checkpoint (``best_key``, default ``"mifid"`` when
+    ``config.score_every`` scores), the skeleton's :func:`~stx_tf.training.fit_run`, and at the end the
+    photo → Monet generator saved as float32 ``monet_generator.keras``."""
     start = time.monotonic()
-    config = (config or CycleGANConfig()).validate()
-    run = RunFolder(config.out_dir, KIND, config.to_dict(), config.checkpoint_fields(), resume=config.resume)
+    run = RunFolder(config.out_dir, kind, config.to_dict(), config.checkpoint_fields(), resume=config.resume)
     strategy, global_batch = prepare_strategy(config, strategy)
     pairs, steps, sample_photos, sample_monets = make_datasets(config, data, global_batch)
-    model = compiled_model(config, strategy, steps)
+    model = compiled_model(config, strategy, steps, build=build)
     scoring = scoring_callbacks(config, data, paint=lambda m, images: m.monet_generator.predict_on_batch(images))
+    losses = Curves("loss_curves.png", f"{title} losses (epoch means)", tuple(model.trackers))
     result = fit_run(
         model,
         pairs,
@@ -239,8 +250,8 @@ def train(config: CycleGANConfig | None = None, data=None, strategy=None, callba
         items=model.checkpoint_items(),
         epochs=config.epochs,
         render=lambda m, path, epoch: draw_samples(m, sample_photos, sample_monets, path=path),
-        curves=CURVES,
-        best_key="mifid" if scoring else None,
+        curves=(losses, SCORE_CURVES),
+        best_key=best_key or ("mifid" if scoring else None),
         restart_from_best=config.restart_from_best,
         time_budget=config.time_budget_seconds,
         start=start,
@@ -252,7 +263,6 @@ def train(config: CycleGANConfig | None = None, data=None, strategy=None, callba
     if not result.broken:
         generator_path = save_generator(model.monet_generator, run.path / GENERATOR_FILE)
     return TrainResult(model=model, run=result, steps_per_epoch=steps, generator_path=generator_path)
-
 
 def generator_source(path, which: str = "best") -> tuple[Path, str]:
     """Where :func:`load_generator` takes a run folder's generator from, and a line saying so.
