@@ -94,9 +94,9 @@ def main(argv=None) -> None:
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per backend")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    from bench_quality import cpu_line  # noqa: E402 - the one CPU description of the benchmarks
+    from _machine import cpu_line, load_line  # noqa: E402 - the one CPU description of the benchmarks
 
-    print(cpu_line(), f"| load {os.getloadavg()[0]:.1f}", flush=True)
+    print(cpu_line(), "|", load_line(), flush=True)
     spec = {"size": args.size, "filters": args.filters, "blocks": args.blocks, "batch": args.batch,
             "steps": args.steps, "repeats": args.repeats, "spe": 1}
     times = {"tensorflow": [], "jax": []}

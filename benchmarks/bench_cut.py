@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -32,6 +30,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
+from _machine import cpu_line, load_line
 
 from stx_tf import precision
 from stx_tf.cut.config import CUTConfig
@@ -41,22 +40,10 @@ from stx_tf.cyclegan.model import build_cyclegan
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "gan-getting-started"
 PAINTERS = ("cyclegan", "cut", "fastcut")
-FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
 
 
-def cpu_line() -> str:
-    """CPU model, core count and the vector / matrix flags that decide float32 and bf16 speed."""
-    model, flags = platform.processor() or "unknown CPU", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-            elif line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    have = " ".join(f for f in FLAGS if f in flags) or "none of " + ",".join(FLAGS)
-    return f"{model}, {os.cpu_count()} cores, flags: {have}; TF {tf.__version__}, Keras {keras.__version__}"
+def versions() -> str:
+    return f"TF {tf.__version__}, Keras {keras.__version__}"
 
 
 def dataset(size: int, n: int = 8) -> tf.data.Dataset:
@@ -147,7 +134,7 @@ def memory(size: int, policy: str, steps: int = 2) -> dict:
 
 
 def report(size: int, steps: int, rounds: int, results: dict, peaks: dict) -> None:
-    print(f"\n{cpu_line()}")
+    print(f"\n{cpu_line()} | {versions()} | {load_line()}")
     print(f"train steps/s at {size} px, batch 1, ResNet-9 generator ({rounds} rounds of {steps} steps, "
           "alternating):")
     for policy, rates in results.items():
@@ -183,7 +170,7 @@ def main(argv=None):
     if args.memory_child:
         memory_child(args.memory_child, args.size, policies[0], args.steps)
         return
-    print(cpu_line(), flush=True)
+    print(cpu_line(), "|", versions(), "|", load_line(), flush=True)
     results = {p: speed(args.size, args.steps, args.rounds, p) for p in policies}
     peaks = {} if args.no_memory else {p: memory(args.size, p) for p in policies}
     report(args.size, args.steps, args.rounds, results, peaks)

@@ -20,7 +20,7 @@ Recipes (``--recipes``):
 Each recipe runs in its own process (``--one RECIPE``) and leaves ``RESULTS/<recipe>/result.json``, so the
 study can be continued after an interruption; ``--table`` writes ``quality.md``, ``quality.json`` and
 ``quality_grid.png`` (the same photos painted by every recipe). The machine's load during each run is
-recorded: the budget is wall-clock time, so runs should not share the CPU with other work.
+recorded; the wall-clock cap (8x the budget) only stops a run starved of CPU by other work.
 
     python benchmarks/bench_quality.py --budget 15m --out /tmp/quality            # every recipe, then the table
     python benchmarks/bench_quality.py --one stx@seed1 --budget 15m --out /tmp/quality
@@ -107,7 +107,7 @@ def run_one(name: str, budget: str, out: Path, photos: int) -> dict:
     cpu_per_wall = (time.process_time() - cpu0) / (time.monotonic() - wall0)
     epochs = max(1, int(cpu_budget // (plan.epoch_seconds * cpu_per_wall)))
     decay = 0 if not config.decay_epochs else max(0, epochs // 2)
-    config = config.updated(epochs=epochs, decay_epochs=decay, time_budget=3 * parse_duration(budget))
+    config = config.updated(epochs=epochs, decay_epochs=decay, time_budget=8 * parse_duration(budget))
     load = os.getloadavg()[0]
     start, cpu_start = time.monotonic(), time.process_time()
     result = train(config, data=data, verbose=2, callbacks=[CPUBudget(cpu_budget)])
