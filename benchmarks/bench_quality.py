@@ -14,7 +14,8 @@ Recipes (``--recipes``):
 * ``tutorial`` - the TensorFlow tutorial's recipe: U-Net, BCE, no image pool, constant learning rate, no
   augmentation, the ``zip`` epoch of 300 photos;
 * ``stx`` - stx_tf's defaults: ResNet, LSGAN, pool 50, linear decay, every photo per epoch, DiffAugment;
-* ``stx-no-diffaugment``, ``stx-no-pool``, ``stx-no-identity`` - ablations of ``stx``;
+* ``stx-no-diffaugment``, ``stx-no-pool``, ``stx-no-identity``, ``stx-unet`` - ablations of ``stx`` (the
+  last with the tutorial's U-Net generator);
 * ``<recipe>@seed1`` - a second seed of any recipe (the seed-to-seed spread).
 
 Each recipe runs in its own process (``--one RECIPE``) and leaves ``RESULTS/<recipe>/result.json``, so the
@@ -57,7 +58,9 @@ RECIPES = {
 RECIPES["stx-no-diffaugment"] = {**RECIPES["stx"], "diff_augment": None}
 RECIPES["stx-no-pool"] = {**RECIPES["stx"], "pool_size": 0}
 RECIPES["stx-no-identity"] = {**RECIPES["stx"], "lambda_identity": 0.0}
-DEFAULT_RECIPES = ("tutorial", "stx", "stx-no-diffaugment", "stx-no-pool", "stx-no-identity", "stx@seed1")
+RECIPES["stx-unet"] = {**RECIPES["stx"], "generator": "unet"}
+DEFAULT_RECIPES = ("tutorial", "stx", "stx-no-diffaugment", "tutorial@seed1", "stx-unet", "stx-no-pool",
+                   "stx-no-identity")
 
 
 def recipe_config(name: str, budget: str, out: Path):
