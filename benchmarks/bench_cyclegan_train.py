@@ -187,13 +187,13 @@ def dataset(size: int, n: int = 16) -> tf.data.Dataset:
     return tf.data.Dataset.from_tensor_slices((photo, monet)).batch(1).repeat()
 
 
-def ours(kind: str, size: int, steps_per_execution: int, policy: str = "float32") -> CycleGAN:
+def ours(kind: str, size: int, steps_per_execution: int, policy: str = "float32", **options) -> CycleGAN:
     nets = dict(filters=64, image_size=size)
     with precision.policy_scope(policy):
-        return _ours(kind, size, steps_per_execution, nets)
+        return _ours(kind, size, steps_per_execution, nets, **options)
 
 
-def _ours(kind, size, steps_per_execution, nets) -> CycleGAN:
+def _ours(kind, size, steps_per_execution, nets, **options) -> CycleGAN:
     model = CycleGAN(
         build_generator(kind, **nets),
         build_generator(kind, **nets),
@@ -201,6 +201,7 @@ def _ours(kind, size, steps_per_execution, nets) -> CycleGAN:
         patchgan_discriminator(),
         pool_size=0,
         image_size=size,
+        **options,
     )
     model.compile(adversarial_loss="bce", steps_per_execution=steps_per_execution)
     return model
@@ -233,6 +234,8 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps-per-execution", type=int, default=4)
     parser.add_argument("--no-resnet", action="store_true", help="skip the ResNet-9 timing")
+    parser.add_argument("--unstacked", action="store_true",
+                        help="also time ours with stack_batches=False (one generator call per batch part)")
     parser.add_argument("--precision", default="float32",
                         help="our nets' policy: float32 (what CPUs without native bf16 run) or auto / bfloat16; "
                         "the tutorial's code always runs in float32")
@@ -251,9 +254,15 @@ def main(argv=None):
     time_tutorial(tutorial, iterator, 2)
     time_ours(unet, ds, args.steps_per_execution)
     rates = {"tutorial": [], "ours_unet": []}
+    if args.unstacked:
+        unstacked = ours("unet", args.size, args.steps_per_execution, policy, stack_batches=False)
+        time_ours(unstacked, ds, args.steps_per_execution)
+        rates["ours_unstacked"] = []
     for r in range(args.rounds):
         rates["tutorial"].append(time_tutorial(tutorial, iterator, steps))
         rates["ours_unet"].append(time_ours(unet, ds, steps))
+        if args.unstacked:
+            rates["ours_unstacked"].append(time_ours(unstacked, ds, steps))
         print(
             f"round {r + 1}: " + ", ".join(f"{k} {v[-1][0]:.3f} steps/s" for k, v in rates.items()),
             flush=True,

@@ -103,8 +103,8 @@ def per_step_times(objective, content: np.ndarray, cfg, precisions, rounds: int 
 def variant_config(variant: str, base: nst.StylizeConfig, size: int, steps: int) -> nst.StylizeConfig:
     """The ``stylize`` settings of one variant, in epochs of 10 steps (the target is checked after each).
 
-    ``recommended``: :func:`stx_tf.nst.recommended_config` for a local machine (its optimiser, schedule,
-    precision and number of steps). ``OPTIMIZER[@LR][/PRECISION][+msN]``, e.g. ``adam@0.04/float32``,
+    ``recommended[/PRECISION]``: :func:`stx_tf.nst.recommended_config` for a local machine (its optimiser,
+    schedule, precision unless given, e.g. ``recommended/float32`` for CPUs without bf16, and number of steps). ``OPTIMIZER[@LR][/PRECISION][+msN]``, e.g. ``adam@0.04/float32``,
     ``lbfgs``, ``adam@0.06+ms2``: constant rate, up to 1.2x the tutorial's ``steps``. A ``~instant`` suffix
     (``recommended~instant``) starts from the instant painting (``init="instant"``, :mod:`stx_tf.arbitrary`)
     instead of the photo.
@@ -114,10 +114,11 @@ def variant_config(variant: str, base: nst.StylizeConfig, size: int, steps: int)
 
 
 def _variant_config(variant: str, base: nst.StylizeConfig, size: int, steps: int) -> nst.StylizeConfig:
-    if variant == "recommended":
+    if variant.partition("/")[0] == "recommended":
         rec = nst.recommended_config(smoke=False, place="local", max_dim=size)
         optimiser = ("optimizer", "learning_rate", "beta_1", "beta_2", "epsilon", "schedule")
         tuned = {name: getattr(rec, name) for name in (*optimiser, "final_lr_fraction", "precision")}
+        tuned["precision"] = variant.partition("/")[2] or tuned["precision"]  # recommended/float32
         return dataclasses.replace(base, **tuned, epochs=max(1, rec.epochs * rec.steps_per_epoch // 10), steps_per_epoch=10)
     name, _, scales = variant.partition("+ms")
     name, _, precision = name.partition("/")
@@ -146,7 +147,7 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--variants",
         default="recommended,adam@0.04/float32,adam,lbfgs",
-        help="stylize settings to time: recommended, or OPTIMIZER[@LR][/PRECISION][+msN] (adam, lbfgs; "
+        help="stylize settings to time: recommended[/PRECISION], or OPTIMIZER[@LR][/PRECISION][+msN] (adam, lbfgs; "
         "PRECISION float32/bfloat16/auto, default auto; +msN: N coarse-to-fine scales); ~instant: start "
         "from the instant painting (e.g. recommended~instant)",
     )

@@ -1,10 +1,10 @@
 """The float32 CPU inference engine: a Keras image-to-image net rewritten into cheaper, equal maths.
 
 Which runtime serves float32 CPU inference of our generators and transform nets was measured
-(``benchmarks/README.md``, "Inference engine"): TensorFlow's own graph (oneDNN kernels) beat LiteRT with
-XNNPACK (about 2-3x slower on these nets: reflection pads and instance norms fall outside the delegate),
-ONNX Runtime on a ``tf2onnx`` conversion (no faster, and a new dependency) and XLA (about 3x slower on
-CPU convolutions). What costs time is not the runtime but three layer shapes that oneDNN serves badly, so
+(``benchmarks/README.md``, "Inference engine"; ``benchmarks/bench_engine.py``): TensorFlow's own graph
+(oneDNN kernels) beat LiteRT with XNNPACK (slower on these nets: reflection pads and instance norms fall
+outside the delegate), ONNX Runtime on a ``tf2onnx`` conversion (no faster, and a new dependency) and XLA
+(slower on CPU convolutions). What costs time is not the runtime but three layer shapes that oneDNN serves badly, so
 this module keeps TensorFlow (any Keras backend, in fact: the layers are ``keras.ops``) and rewrites those
 layers of a trained net into equal maths (same weights, outputs equal to float32 rounding):
 
