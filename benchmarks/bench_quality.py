@@ -158,6 +158,11 @@ def table(out: Path, recipes) -> None:
             f"{r['load_before']:.1f}–{r['load_after']:.1f} | {r['fid']:.2f} | {r['mifid']:.2f} | "
             f"{1000 * r['kid']:.2f} ± {1000 * r['kid_std']:.2f} | {r['mem_distance']:.4f} |"
         )
+    reference = SHARED / "data" / "fid_reference" / "reference.json"
+    if reference.is_file():  # the scale: the same photos, unpainted (computed under PyTorch)
+        photos = json.loads(reference.read_text())["photo_jpg_vs_monet_jpg"]
+        lines.append(f"| (the photos, unpainted) | | | | {photos['fid']:.2f} | {photos['mifid']:.2f} | | "
+                     f"{photos['mem_distance']:.4f} |")
     (out / "quality.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     photos = np.stack(list(load_images(str(DATA / "photo_jpg"), size=256).take(4).as_numpy_iterator()))
