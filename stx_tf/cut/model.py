@@ -33,8 +33,7 @@ from keras import ops
 from stx_tf import losses
 from stx_tf.cut.config import NCE_LAYERS
 from stx_tf.cut.nets import PatchHeads, feature_model, gather_patches, nce_layer_names, sample_patch_ids
-from stx_tf.cyclegan.model import ADVERSARIAL_LOSSES, BETA_1, LEARNING_RATE, default_optimizer
-from stx_tf.data.diffaugment import check_policy, diff_augment
+from stx_tf.cyclegan.model import UnpairedPainter
 from stx_tf.nn import ImagePool, StepSeed
 from stx_tf.training.steps import frozen, global_batch, train_step
 
@@ -56,7 +55,7 @@ def flip_where(mask, images):
     return ops.where(mask[:, None, None, None], ops.flip(images, axis=2), images)
 
 
-class CUT(keras.Model):
+class CUT(UnpairedPainter):
     """Unpaired photo → Monet translation with one generator (CUT or FastCUT, by the loss settings).
 
     Build and compile it inside the distribution's scope; feed ``(photo_batch, monet_batch)`` pairs of
@@ -123,52 +122,6 @@ class CUT(keras.Model):
         names = METRICS if self.nce_idt else tuple(m for m in METRICS if m != "nce_identity_loss")
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
 
-    def compile(
-        self,
-        optimizer: keras.optimizers.Optimizer | None = None,
-        adversarial_loss: str = "lsgan",
-        label_smoothing: float = 0.0,
-        diff_augment: str | None = None,
-        learning_rate=LEARNING_RATE,
-        beta_1: float = BETA_1,
-        **kwargs,
-    ):
-        """Set the optimiser (one Adam over ``G``, the heads and ``D``: the paper's three Adams with equal
-        settings) and the adversarial loss.
-
-        Args:
-            optimizer: default :func:`stx_tf.cyclegan.model.default_optimizer` with ``learning_rate`` and
-                ``beta_1``.
-            adversarial_loss: ``"lsgan"`` (the paper's) or ``"bce"`` (from logits).
-            label_smoothing: one-sided smoothing of the discriminator's real target.
-            diff_augment: DiffAugment policy (Zhao et al. 2020, https://arxiv.org/abs/2006.10738) applied to
-                every image the discriminator sees; ``None`` disables.
-            learning_rate: float or schedule (e.g. :class:`stx_tf.training.schedule.LinearDecay`).
-            beta_1: Adam β1 of the default optimiser (0.5).
-            **kwargs: ``keras.Model.compile`` arguments, e.g. ``steps_per_execution``.
-        """
-        try:
-            self.gen_loss_fn, self.disc_loss_fn = ADVERSARIAL_LOSSES[adversarial_loss]
-        except KeyError:
-            raise ValueError(
-                f"adversarial_loss must be one of {sorted(ADVERSARIAL_LOSSES)}, got {adversarial_loss!r}"
-            ) from None
-        if not 0.0 <= label_smoothing < 0.5:
-            raise ValueError(f"label_smoothing must be in [0, 0.5), got {label_smoothing}")
-        self.label_smoothing = float(label_smoothing)
-        self.diff_augment = diff_augment if check_policy(diff_augment) else None  # unknown names fail here
-        super().compile(optimizer=optimizer or default_optimizer(learning_rate, beta_1), **kwargs)
-        if not self.optimizer.built:  # slots now, in the scope: a restore needs them before any step
-            self.optimizer.build(self.trainable_variables)
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
-
-    def call(self, photos, training: bool = False):
-        """Translate photos to Monet paintings with ``G``."""
-        return self.monet_generator(photos, training=training)
-
     # ------------------------------------------------------------------------------------ the maths
     def patch_nce(self, source_features, generated, flipped=None):
         """``λ_NCE``-weighted PatchNCE per example ``(B,)``, averaged over the encoder layers.
@@ -194,9 +147,6 @@ class CUT(keras.Model):
             for q, k in zip(self.heads(picked_q), self.heads(picked_k))
         ]
         return self.lambda_nce * ops.mean(ops.stack(per_layer, axis=0), axis=0)
-
-    def _augment(self, images):
-        return diff_augment(images, self.diff_augment, seed=self.step_seed) if self.diff_augment else images
 
     def compute_losses(self, real_x, real_y) -> dict:
         """All per-example losses ``(B,)`` of one batch, by name (also used by tests), plus ``"generators"``

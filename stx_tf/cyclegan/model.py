@@ -79,7 +79,75 @@ def default_optimizer(learning_rate=LEARNING_RATE, beta_1: float = BETA_1, name:
     return optimizer
 
 
-class CycleGAN(keras.Model):
+class UnpairedPainter(keras.Model):
+    """What the unpaired photo → Monet painters (:class:`CycleGAN`, :class:`stx_tf.cut.model.CUT`) share
+    around their losses: ``compile()`` (one optimiser over every net, the adversarial loss, label smoothing,
+    DiffAugment), the optimiser's slots built in the distribution's scope, the trackers as ``metrics``,
+    ``call`` = the photo → Monet generator ``monet_generator``, and DiffAugment seeded per step.
+
+    A subclass sets ``monet_generator``, ``step_seed`` (:class:`~stx_tf.nn.StepSeed`) and ``trackers`` (a
+    dict of ``keras.metrics.Mean``) in ``__init__``, and defines ``objective`` and ``train_step``.
+    """
+
+    def compile(
+        self,
+        optimizer: keras.optimizers.Optimizer | None = None,
+        adversarial_loss: str = "lsgan",
+        label_smoothing: float = 0.0,
+        diff_augment: str | None = None,
+        learning_rate=LEARNING_RATE,
+        beta_1: float = BETA_1,
+        **kwargs,
+    ):
+        """Set the optimiser and the adversarial loss.
+
+        Args:
+            optimizer: one optimiser over every net (default :func:`default_optimizer` with
+                ``learning_rate`` and ``beta_1``: the papers' Adams, equal settings for each net).
+            adversarial_loss: ``"lsgan"`` (paper, Mao et al. 2017) or ``"bce"`` (from logits).
+            label_smoothing: one-sided smoothing of the discriminators' real target (0.1 makes it 0.9).
+            diff_augment: DiffAugment policy (Zhao et al. 2020, https://arxiv.org/abs/2006.10738), e.g.
+                ``"color,translation,cutout"``, applied to every image the discriminator(s) see (real,
+                fake and pooled); ``None`` disables.
+            learning_rate: float or schedule (e.g. :class:`stx_tf.training.schedule.LinearDecay`).
+            beta_1: Adam β1 of the default optimiser (0.5).
+            **kwargs: ``keras.Model.compile`` arguments, e.g. ``steps_per_execution``, ``jit_compile``.
+        """
+        if adversarial_loss not in ADVERSARIAL_LOSSES:
+            raise ValueError(
+                f"adversarial_loss must be one of {sorted(ADVERSARIAL_LOSSES)}, got {adversarial_loss!r}"
+            )
+        if not 0.0 <= label_smoothing < 0.5:
+            raise ValueError(f"label_smoothing must be in [0, 0.5), got {label_smoothing}")
+        check_policy(diff_augment)  # unknown policy names fail here, not in fit
+        super().compile(optimizer=optimizer or default_optimizer(learning_rate, beta_1), **kwargs)
+        self.adversarial_loss = adversarial_loss
+        self.gen_loss_fn, self.disc_loss_fn = ADVERSARIAL_LOSSES[adversarial_loss]
+        self.label_smoothing = float(label_smoothing)
+        self.diff_augment = diff_augment or None
+        self.build_optimizer()
+
+    def build_optimizer(self) -> None:
+        """Create the optimiser's slot variables now (in the distribution's scope, not inside the step;
+        a checkpoint restore needs them before the first step)."""
+        if not self.optimizer.built:
+            self.optimizer.build(self.trainable_variables)
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def call(self, photos, training: bool = False):
+        """Translate photos to Monet paintings with ``G``."""
+        return self.monet_generator(photos, training=training)
+
+    def _augment(self, images):
+        if not self.diff_augment:
+            return images
+        return diff_augment(images, self.diff_augment, seed=self.step_seed)
+
+
+class CycleGAN(UnpairedPainter):
     """Unpaired photo ↔ Monet translation.
 
     Build and compile it inside the distribution's scope; feed ``(photo_batch, monet_batch)`` pairs of
@@ -133,58 +201,6 @@ class CycleGAN(keras.Model):
         )
         self.trackers = {name: keras.metrics.Mean(name=name) for name in METRICS}
 
-    def compile(
-        self,
-        optimizer: keras.optimizers.Optimizer | None = None,
-        adversarial_loss: str = "lsgan",
-        label_smoothing: float = 0.0,
-        diff_augment: str | None = None,
-        learning_rate=LEARNING_RATE,
-        beta_1: float = BETA_1,
-        **kwargs,
-    ):
-        """Set the optimiser and the adversarial loss.
-
-        Args:
-            optimizer: one optimiser over all four nets (default :func:`default_optimizer` with
-                ``learning_rate`` and ``beta_1``).
-            adversarial_loss: ``"lsgan"`` (paper, Mao et al. 2017) or ``"bce"`` (from logits).
-            label_smoothing: one-sided smoothing of the discriminators' real target (0.1 makes it 0.9).
-            diff_augment: DiffAugment policy (Zhao et al. 2020, https://arxiv.org/abs/2006.10738), e.g.
-                ``"color,translation,cutout"``, applied to every image the discriminators see (real,
-                fake and pooled); ``None`` disables.
-            learning_rate: float or schedule (e.g. :class:`stx_tf.training.schedule.LinearDecay`).
-            beta_1: Adam β1 of the default optimiser (0.5).
-            **kwargs: ``keras.Model.compile`` arguments, e.g. ``steps_per_execution``, ``jit_compile``.
-        """
-        if adversarial_loss not in ADVERSARIAL_LOSSES:
-            raise ValueError(
-                f"adversarial_loss must be one of {sorted(ADVERSARIAL_LOSSES)}, got {adversarial_loss!r}"
-            )
-        if not 0.0 <= label_smoothing < 0.5:
-            raise ValueError(f"label_smoothing must be in [0, 0.5), got {label_smoothing}")
-        check_policy(diff_augment)  # unknown policy names fail here, not in fit
-        super().compile(optimizer=optimizer or default_optimizer(learning_rate, beta_1), **kwargs)
-        self.adversarial_loss = adversarial_loss
-        self.gen_loss_fn, self.disc_loss_fn = ADVERSARIAL_LOSSES[adversarial_loss]
-        self.label_smoothing = float(label_smoothing)
-        self.diff_augment = diff_augment or None
-        self.build_optimizer()
-
-    def build_optimizer(self) -> None:
-        """Create the optimiser's slot variables now (in the distribution's scope, not inside the step;
-        a checkpoint restore needs them before the first step)."""
-        if not self.optimizer.built:
-            self.optimizer.build(self.trainable_variables)
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
-
-    def call(self, photos, training: bool = False):
-        """Translate photos to Monet paintings with ``G``."""
-        return self.monet_generator(photos, training=training)
-
     # ------------------------------------------------------------------------------------ the maths
     def _run(self, net, parts):
         """``net`` on each part (one call on the stacked parts when allowed)."""
@@ -192,11 +208,6 @@ class CycleGAN(keras.Model):
             out = net(ops.concatenate(parts, axis=0), training=True)
             return ops.split(out, len(parts), axis=0)
         return [net(p, training=True) for p in parts]
-
-    def _augment(self, images):
-        if not self.diff_augment:
-            return images
-        return diff_augment(images, self.diff_augment, seed=self.step_seed)
 
     def _adversarial(self, net, pool, real, fake):
         """``(generator term, discriminator term)`` per example for one domain: the generator's term
