@@ -52,11 +52,16 @@ def cpu_kind(flags=None) -> str:
 
 
 def cpu_line() -> str:
-    """One line: model, cores, clock, kind and the flags that matter (avx2 / avx512 / amx)."""
+    """One line: model, cores, clock, kind and the flags that matter (avx2 / avx512 / amx), and oneDNN's
+    instruction-set cap when ``ONEDNN_MAX_CPU_ISA`` sets one (how an AVX2-only CPU is emulated here)."""
+    from stx_tf.precision import isa_cap
+
     info = cpu_info()
     clock = f" at {info['mhz'] / 1000:.1f} GHz" if info["mhz"] else ""
     flags = " ".join(info["flags"]) or "none of avx2/avx512/amx"
-    return f"CPU: {info['model']}, {info['cores']} cores{clock} ({cpu_kind(info['flags'])}), flags: {flags}"
+    line = f"CPU: {info['model']}, {info['cores']} cores{clock} ({cpu_kind(info['flags'])}), flags: {flags}"
+    cap = isa_cap()
+    return line + (f"; oneDNN capped at {cap.upper()} (ONEDNN_MAX_CPU_ISA)" if cap else "")
 
 
 def load_line() -> str:

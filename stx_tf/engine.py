@@ -16,7 +16,11 @@ layers of a trained net into equal maths (same weights, outputs equal to float32
   (:class:`PhaseConv`): 16 instead of 36 multiply-adds per output pixel and channel pair (Odena et al.
   2016, https://distill.pub/2016/deconv-checkerboard/, on the equivalence of the two);
 * instance normalisation written as ``GroupNormalization(groups=-1)`` -> moments over height and width
-  of the 4-D tensor (:class:`InstanceNorm`), without the 5-D regrouping.
+  of the 4-D tensor (:class:`InstanceNorm`), without the 5-D regrouping;
+* a stride-2 transposed convolution (the U-Net's up-steps and RGB head) on a small image or to few
+  channels -> one matrix product of every input pixel with the whole kernel, then the overlapping
+  ``k×k`` patches added into place (:class:`MatmulConvTranspose`): oneDNN's transposed-convolution
+  kernels are slow on 2x2 ... 16x16 inputs and with 3 outputs, its matrix product is not.
 
 :func:`optimise` returns the rewritten copy; :func:`predictor` a compiled any-size function. Only the
 float32 policy is rewritten: under ``mixed_bfloat16`` (CPUs with AMX) the net runs as it is, which is
@@ -33,6 +37,10 @@ from keras import layers, ops
 #: channels and a kernel side of at least :data:`MIN_KERNEL`.
 MAX_FEW_OUTPUTS = 4
 MIN_KERNEL = 5
+
+#: A stride-2 transposed convolution runs as :class:`MatmulConvTranspose` on inputs of at most this many
+#: pixels (16x16: the U-Net's up-steps below 32 px at 256 px).
+MAX_MATMUL_PIXELS = 256
 
 
 # ------------------------------------------------------------------------------------- the layers
@@ -154,6 +162,70 @@ class PhaseConv(layers.Layer):
         return self.activation(y)
 
 
+class MatmulConvTranspose(layers.Layer):
+    """A stride-2, ``"same"``-padded ``k×k`` transposed convolution (``k`` even) as a matrix product + col2im.
+
+    ``(B, h, w, C) -> (B, 2h, 2w, F)``. Input pixel ``(i, j)`` adds ``x[i, j] · K[u, v]`` to full-size output
+    pixel ``(2i + u, 2j + v)``; writing ``u = 2a + r`` puts it in output block ``i + a``, phase ``r``. So one
+    product ``(B·h·w, C) @ (C, k·k·F)`` gives every contribution, the ``(k/2)²`` block shifts ``(a, a')`` are
+    added with zero padding, depth-to-space interleaves the phases and the ``"same"`` margin is cropped.
+    Used where it is faster than the convolution kernel (measured, ``benchmarks/README.md``): outputs of
+    at most :data:`MAX_FEW_OUTPUTS` channels at any size, and inputs of at most :data:`MAX_MATMUL_PIXELS`
+    pixels (the choice is made per call from the static size, or in the graph when the size is dynamic).
+    """
+
+    def __init__(self, kernel, bias, activation=None, always: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        k, _, f, c = kernel.shape
+        if kernel.shape[0] != kernel.shape[1] or k % 2:
+            raise ValueError(f"MatmulConvTranspose needs a square even kernel, got {kernel.shape[:2]}")
+        self.kernel = np.asarray(kernel, np.float32)  # (k, k, F, C): Keras' transposed layout
+        m = k // 2
+        # (C, [a, r, a', r', F]) with u = 2a + r, v = 2a' + r'
+        blocks = self.kernel.reshape(m, 2, m, 2, f, c)
+        self.matrix = np.ascontiguousarray(np.moveaxis(blocks, -1, 0).reshape(c, k * k * f))
+        self.bias = None if bias is None else np.asarray(bias, np.float32)
+        self.activation = keras.activations.get(activation)
+        self.always = bool(always)
+        self.k, self.filters = k, f
+
+    def _matmul(self, x):
+        shape = ops.shape(x)
+        b, h, w = shape[0], shape[1], shape[2]
+        m, f = self.k // 2, self.filters
+        y = ops.matmul(ops.reshape(x, (-1, self.matrix.shape[0])), self.matrix)  # (B·h·w, k·k·F)
+        y = ops.reshape(y, (b, h, w, m, 2, m, 2, f))
+        z = None
+        for a in range(m):
+            for a2 in range(m):
+                part = ops.pad(
+                    y[:, :, :, a, :, a2, :, :], [[0, 0], [a, m - 1 - a], [a2, m - 1 - a2], [0, 0], [0, 0], [0, 0]]
+                )  # (B, h + m - 1, w + m - 1, 2, 2, F): block shift (a, a2)
+                z = part if z is None else z + part
+        z = ops.transpose(z, (0, 1, 3, 2, 4, 5))  # (B, h', 2, w', 2, F)
+        z = ops.reshape(z, (b, 2 * (h + m - 1), 2 * (w + m - 1), f))
+        before = (self.k - 2) // 2
+        return z[:, before : before + 2 * h, before : before + 2 * w, :]
+
+    def _conv(self, x):
+        return ops.conv_transpose(x, self.kernel, strides=2, padding="same")
+
+    def call(self, x):
+        h, w = x.shape[1], x.shape[2]
+        if self.always or (h is not None and w is not None):
+            y = self._matmul(x) if self.always or h * w <= MAX_MATMUL_PIXELS else self._conv(x)
+        else:
+            shape = ops.shape(x)
+            y = ops.cond(shape[1] * shape[2] <= MAX_MATMUL_PIXELS, lambda: self._matmul(x), lambda: self._conv(x))
+        if self.bias is not None:
+            y = y + self.bias
+        return self.activation(y)
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, _ = input_shape
+        return (b, None if h is None else 2 * h, None if w is None else 2 * w, self.filters)
+
+
 # ------------------------------------------------------------------------------------- the rewrite
 def _producer(layer):
     """The layer whose output ``layer`` reads (single-input layers), else None."""
@@ -197,6 +269,19 @@ def _plain_conv(layer) -> bool:
     )
 
 
+def _strided_transpose(layer) -> bool:
+    return (
+        type(layer) is layers.Conv2DTranspose
+        and layer.data_format == "channels_last"
+        and tuple(layer.strides) == (2, 2)
+        and layer.padding == "same"
+        and layer.output_padding is None
+        and tuple(layer.dilation_rate) == (1, 1)
+        and layer.kernel_size[0] == layer.kernel_size[1]
+        and layer.kernel_size[0] % 2 == 0
+    )
+
+
 def _weights(layer):
     kernel = np.asarray(keras.ops.convert_to_numpy(layer.kernel), np.float32)
     bias = np.asarray(keras.ops.convert_to_numpy(layer.bias), np.float32) if layer.use_bias else None
@@ -221,6 +306,11 @@ def _replacements(model) -> dict:
                     layer.epsilon,
                     name=layer.name,
                 )
+        elif _strided_transpose(layer):
+            kernel, bias = _weights(layer)
+            activation = keras.activations.serialize(layer.activation)
+            always = layer.filters <= MAX_FEW_OUTPUTS
+            found[layer.name] = MatmulConvTranspose(kernel, bias, activation, always, name=layer.name)
         elif _plain_conv(layer):
             producer = _producer(layer)
             kernel, bias = _weights(layer)

@@ -31,6 +31,11 @@ ALIASES = {"bfloat16": "mixed_bfloat16", "bf16": "mixed_bfloat16", "float16": "m
 #: CPU flags (Linux ``/proc/cpuinfo``) of native bfloat16 maths.
 BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
 
+#: ``ONEDNN_MAX_CPU_ISA`` values (oneDNN's cap on the instructions it uses; ``DNNL_MAX_CPU_ISA`` is the old
+#: name) under which bfloat16 maths is NOT native: oneDNN then refuses bfloat16 convolutions, and the cap is
+#: how an AVX2-only CPU is emulated on an AMX one (``benchmarks/README.md``).
+ISA_CAPS_WITHOUT_BF16 = ("sse41", "avx", "avx2", "avx2_vnni", "avx2_vnni_2", "avx512_core", "avx512_core_vnni")
+
 #: Smallest CUDA compute capability with tensor cores (where float16 is faster than float32).
 MIN_FLOAT16_CAPABILITY = (7, 0)
 
@@ -48,8 +53,19 @@ def normalise(precision: str) -> str:
     return name
 
 
+def isa_cap() -> str | None:
+    """oneDNN's instruction-set cap from the environment (``ONEDNN_MAX_CPU_ISA``), lower case, or None."""
+    import os
+
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA")
+    return cap.strip().lower() if cap and cap.strip() else None
+
+
 def cpu_has_bf16() -> bool:
-    """True on CPUs with native bfloat16 maths (AMX or AVX-512 BF16, Linux ``/proc/cpuinfo``)."""
+    """True on CPUs with native bfloat16 maths (AMX or AVX-512 BF16, Linux ``/proc/cpuinfo``), unless
+    ``ONEDNN_MAX_CPU_ISA`` caps oneDNN below them (:data:`ISA_CAPS_WITHOUT_BF16`)."""
+    if isa_cap() in ISA_CAPS_WITHOUT_BF16:
+        return False
     try:
         with open("/proc/cpuinfo") as f:
             flags = f.read().split()

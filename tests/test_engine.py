@@ -65,6 +65,32 @@ def test_space_to_depth_conv_equals_the_convolution_for_every_padding():
         assert np.abs(np.asarray(fast(x)) - want).max() <= TOLERANCE
 
 
+@pytest.mark.parametrize("kernel", [2, 4, 6])
+def test_matmul_conv_transpose_equals_the_transposed_convolution(kernel):
+    """Both paths (matrix product + col2im on small inputs and few outputs, the convolution otherwise), with
+    static sizes (JAX, traced shapes) and dynamic ones (the any-size predictor), bias and activation."""
+    rng = np.random.default_rng(kernel)
+    for side, filters in ((3, 5), (5, 2), (20, 5)):  # 9 and 25 pixels: product; 400 > 256: convolution
+        x = rng.normal(size=(2, side, side + 1, 4)).astype("float32")
+        layer = keras.layers.Conv2DTranspose(filters, kernel, strides=2, padding="same", activation="tanh")
+        want = np.asarray(layer(x))
+        k, b = layer.get_weights()
+        for always in (False, True):
+            fast = engine.MatmulConvTranspose(k, b, "tanh", always)
+            assert np.abs(np.asarray(fast(x)) - want).max() <= TOLERANCE
+            inputs = keras.Input((None, None, 4))
+            any_size = engine.predictor(keras.Model(inputs, fast(inputs)), signature=(None, None, None, 4))
+            assert np.abs(np.asarray(any_size(x)) - want).max() <= TOLERANCE
+    with pytest.raises(ValueError, match="even kernel"):
+        engine.MatmulConvTranspose(np.zeros((3, 3, 2, 2), "float32"), None)
+
+
+def test_unet_transposed_convolutions_are_rewritten():
+    net = unet_generator(filters=4, image_size=32)
+    kinds = [type(layer).__name__ for layer in engine.optimise(net).layers]
+    assert "Conv2DTranspose" not in kinds and kinds.count("MatmulConvTranspose") == 5  # 4 up-steps + to_rgb
+
+
 def test_unrewritable_and_low_precision_models_come_back_unchanged():
     inputs = keras.Input((8, 8, 3))
     plain = keras.Model(inputs, keras.layers.Conv2D(16, 3, padding="same")(inputs))

@@ -21,6 +21,23 @@ def test_device_rules(monkeypatch):
     assert precision.resolve("auto") == "float32"  # the tests' CPU device, no bf16 (patched)
 
 
+def test_onednn_isa_cap_turns_bf16_off(monkeypatch, tmp_path):
+    """An ``ONEDNN_MAX_CPU_ISA`` below AVX-512 BF16 (how an AVX2-only CPU is emulated) means no native bf16:
+    oneDNN would refuse bfloat16 convolutions, so "auto" must pick float32 even on an AMX CPU."""
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("flags\t\t: fpu avx2 avx512f avx512_bf16 amx_bf16\n")
+    real_open = open
+    monkeypatch.setattr("builtins.open", lambda f, *a, **k: real_open(cpuinfo if f == "/proc/cpuinfo" else f, *a, **k))
+    monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    assert precision.cpu_has_bf16() and precision.for_device("cpu") == "mixed_bfloat16"
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    assert precision.isa_cap() == "avx2"
+    assert not precision.cpu_has_bf16() and precision.for_device("cpu") == "float32"
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_AMX")  # a cap that keeps bf16
+    assert precision.cpu_has_bf16()
+
+
 def test_aliases_and_errors():
     assert precision.resolve("bfloat16") == "mixed_bfloat16"
     assert precision.resolve("mixed_bfloat16") == "mixed_bfloat16"

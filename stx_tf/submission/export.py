@@ -177,16 +177,26 @@ def _to_uint8_images():
     return convert
 
 
-def to_jpegs(fakes, quality: int, size: int, pool=None) -> list[bytes]:
-    """Generator outputs ``(B, h, w, 3)`` in ``[-1, 1]`` -> JPEG bytes of ``size``×``size`` images
-    (encoded by the threads of ``pool`` when given: the encoder releases the GIL)."""
-    from functools import partial
+def _uint8_images(fakes, size: int) -> np.ndarray:
+    return _to_uint8_images()(np.asarray(fakes, np.float32), np.int32(size)).numpy()
 
+
+def submit_jpegs(fakes, quality: int, size: int, pool) -> list:
+    """Futures of :func:`to_jpegs`'s bytes, encoded by the threads of ``pool`` (the encoder releases the GIL):
+    the export writes one batch while the generator paints the next."""
     from stx_tf.data.images import encode_jpeg
 
-    images = _to_uint8_images()(np.asarray(fakes, np.float32), np.int32(size)).numpy()
-    encode = partial(encode_jpeg, quality=quality)
-    return list(pool.map(encode, images) if pool is not None else map(encode, images))
+    return [pool.submit(encode_jpeg, image, quality) for image in _uint8_images(fakes, size)]
+
+
+def to_jpegs(fakes, quality: int, size: int, pool=None) -> list[bytes]:
+    """Generator outputs ``(B, h, w, 3)`` in ``[-1, 1]`` -> JPEG bytes of ``size``×``size`` images
+    (encoded by the threads of ``pool`` when given)."""
+    from stx_tf.data.images import encode_jpeg
+
+    if pool is not None:
+        return [future.result() for future in submit_jpegs(fakes, quality, size, pool)]
+    return [encode_jpeg(image, quality) for image in _uint8_images(fakes, size)]
 
 
 def _check_target(out_path: Path) -> None:
@@ -271,6 +281,7 @@ def export_submission(
             max_count,
         )
     generator = inference_model(generator, precision)
+    paint = generator.predict_on_batch
     infer_size = infer_size or size
     side = tuple(generator.input_shape[1:3])
     if any(s not in (None, infer_size) for s in side):
@@ -303,6 +314,15 @@ def export_submission(
     bar = tqdm(total=target, unit="img", desc="export", disable=not progress)
     with atomic.atomic_path(out_path) as tmp, bar, ThreadPoolExecutor(ENCODE_THREADS) as pool:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
+            pending: list = []  # (entry name, JPEG future) of the batch being encoded
+
+            def write_pending():
+                for entry_name, future in pending:
+                    entry = zipfile.ZipInfo(entry_name, _ZIP_TIME)
+                    zf.writestr(entry, future.result(), compress_type=zipfile.ZIP_STORED)
+                bar.update(len(pending))
+                pending.clear()
+
             next_pass = 0
             while written < target:
                 before = written
@@ -312,14 +332,14 @@ def export_submission(
                     if first_pass is None and int(pass_no) > 0:
                         first_pass = end_of_first_pass(written)
                     room = target - written
-                    fakes = np.asarray(generator.predict_on_batch(np.asarray(images[:room])))
-                    for name, data in zip(names.numpy()[:room], to_jpegs(fakes, quality, size, pool)):
-                        entry = zipfile.ZipInfo(
-                            unique_name(safe_stem(name.decode(errors="replace")), seen), _ZIP_TIME
-                        )
-                        zf.writestr(entry, data, compress_type=zipfile.ZIP_STORED)
+                    fakes = np.asarray(paint(np.asarray(images[:room])))
+                    batch = [
+                        (unique_name(safe_stem(name.decode(errors="replace")), seen), future)
+                        for name, future in zip(names.numpy()[:room], submit_jpegs(fakes, quality, size, pool))
+                    ]
+                    write_pending()  # the previous batch, encoded while this one was painted
+                    pending.extend(batch)
                     written += min(room, len(fakes))
-                    bar.update(min(room, len(fakes)))
                     if written >= target:
                         break
                 if first_pass is None:
@@ -329,6 +349,7 @@ def export_submission(
                 if fill_to is None:
                     break
                 next_pass, passes = passes, passes + -(-(target - written) // first_pass)
+            write_pending()
         report = None
         if check:
             report = check_submission(tmp, min_count=min_count, max_count=max_count, size=size)
