@@ -179,15 +179,24 @@ class MatmulConvTranspose(layers.Layer):
         k, _, f, c = kernel.shape
         if kernel.shape[0] != kernel.shape[1] or k % 2:
             raise ValueError(f"MatmulConvTranspose needs a square even kernel, got {kernel.shape[:2]}")
-        self.kernel = np.asarray(kernel, np.float32)  # (k, k, F, C): Keras' transposed layout
+        kernel = np.asarray(kernel, np.float32)  # (k, k, F, C): Keras' transposed layout
         m = k // 2
         # (C, [a, r, a', r', F]) with u = 2a + r, v = 2a' + r'
-        blocks = self.kernel.reshape(m, 2, m, 2, f, c)
-        self.matrix = np.ascontiguousarray(np.moveaxis(blocks, -1, 0).reshape(c, k * k * f))
+        matrix = np.moveaxis(kernel.reshape(m, 2, m, 2, f, c), -1, 0).reshape(c, k * k * f)
+        # Held as (non-trainable) variables, not graph constants: a U-Net's up-steps are ~140 MB, which
+        # as constants made tracing take seconds and doubled the export's memory.
+        self._initial = {"matrix": matrix} if always else {"matrix": matrix, "kernel": kernel}
         self.bias = None if bias is None else np.asarray(bias, np.float32)
         self.activation = keras.activations.get(activation)
         self.always = bool(always)
         self.k, self.filters = k, f
+
+    def build(self, input_shape):
+        for name, value in self._initial.items():
+            weight = self.add_weight(shape=value.shape, initializer="zeros", trainable=False, name=name)
+            weight.assign(value)
+            setattr(self, name, weight)
+        self._initial = {}
 
     def _matmul(self, x):
         shape = ops.shape(x)

@@ -211,3 +211,28 @@ def test_bfloat16_inference_copy_is_close():
     np.testing.assert_allclose(fast.predict_on_batch(x), gen.predict_on_batch(x), atol=0.03)
     with pytest.raises(ValueError, match="precision"):
         inference_model(gen, "fp8")
+
+
+class _ShapeRecorder:
+    """A stand-in generator that records the batch shapes it is called with and paints ``-x``."""
+
+    input_shape = (None, None, None, 3)
+
+    def __init__(self):
+        self.shapes = []
+
+    def predict_on_batch(self, x):
+        self.shapes.append(x.shape)
+        return -x
+
+
+def test_short_last_batch_is_padded_to_one_traced_shape():
+    """A short last batch is padded (the compiled net is not traced again) and its outputs cut back."""
+    from stx_tf.submission.export import paint_batch
+
+    gen = _ShapeRecorder()
+    images = np.random.default_rng(0).uniform(-1, 1, (3, 8, 8, 3)).astype("float32")
+    out = paint_batch(gen.predict_on_batch, images, 8)
+    assert gen.shapes == [(8, 8, 8, 3)] and out.shape == images.shape
+    np.testing.assert_array_equal(out, -images)
+    assert paint_batch(gen.predict_on_batch, images, 3).shape == images.shape  # full batch: as it is
