@@ -54,11 +54,10 @@ def normalise(precision: str) -> str:
 
 
 def isa_cap() -> str | None:
-    """oneDNN's instruction-set cap from the environment (``ONEDNN_MAX_CPU_ISA``), lower case, or None."""
-    import os
+    """oneDNN's instruction-set cap (``ONEDNN_MAX_CPU_ISA``, read by :mod:`stx_tf.settings`), or None."""
+    from stx_tf import settings
 
-    cap = os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA")
-    return cap.strip().lower() if cap and cap.strip() else None
+    return settings.onednn_isa_cap()
 
 
 def cpu_has_bf16() -> bool:

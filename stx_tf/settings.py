@@ -132,6 +132,13 @@ def kaggle_input() -> Path:
     return Path(_get("STX_KAGGLE_INPUT") or "/kaggle/input")
 
 
+def onednn_isa_cap() -> str | None:
+    """oneDNN's instruction-set cap, lower-cased: ``ONEDNN_MAX_CPU_ISA`` (``DNNL_MAX_CPU_ISA``, its old name),
+    e.g. ``avx2`` to run an AMX CPU like an AVX2-only one (see :func:`stx_tf.precision.cpu_has_bf16`)."""
+    value = _get("ONEDNN_MAX_CPU_ISA") or _get("DNNL_MAX_CPU_ISA")
+    return value.strip().lower() if value and value.strip() else None
+
+
 def tf_config() -> str | None:
     """The raw ``TF_CONFIG`` (multi-worker training), if set."""
     return _get("TF_CONFIG")
