@@ -13,6 +13,7 @@ child process, whose wall time and peak memory (max RSS) are reported.
 
     python benchmarks/bench_export.py                     # ratio on 160 photos + the full 7,038 export
     python benchmarks/bench_export.py --subset 32 --no-full
+    python benchmarks/bench_export.py --generator resnet --subset 80 --no-full   # the paper's ResNet-9
 """
 
 from __future__ import annotations
@@ -98,10 +99,11 @@ def our_export(generator, photos, work: Path, precision: str, n: int) -> float:
 
 FULL_EXPORT = """
 import json, sys, time
-from stx_tf.cyclegan.nets import unet_generator
+from stx_tf.cyclegan import nets
 from stx_tf.submission import export_submission
 start = time.perf_counter()
-report = export_submission(unet_generator(), sys.argv[1], sys.argv[2], batch_size=int(sys.argv[3]) or None, progress=False)
+generator = getattr(nets, sys.argv[4] + "_generator")()
+report = export_submission(generator, sys.argv[1], sys.argv[2], batch_size=int(sys.argv[3]) or None, progress=False)
 # VmHWM: this program's peak resident memory. (getrusage's ru_maxrss would also count the parent's pages
 # from before exec: Linux keeps the maximum across exec.)
 hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
@@ -122,19 +124,21 @@ def main(argv=None):
         help="batch of the full export (default: the library's, 8 on CPU)",
     )
     parser.add_argument("--no-full", action="store_true", help="skip the full 7,038-photo export")
+    parser.add_argument("--generator", choices=("unet", "resnet"), default="unet",
+                        help="the tutorials' U-Net (default) or the paper's ResNet-9, on both sides")
     args = parser.parse_args(argv)
     print(cpu_line(), "|", load_line(), flush=True)
 
     import keras
 
-    from stx_tf.cyclegan.nets import unet_generator
+    from stx_tf.cyclegan import nets
     from stx_tf.precision import resolve as resolve_precision
 
     keras.utils.set_random_seed(0)
     work = Path(tempfile.mkdtemp(prefix="bench-export-"))
     try:
         subset = write_photo_records(work / "subset", args.subset, per_shard=args.subset)
-        generator = unet_generator()
+        generator = getattr(nets, f"{args.generator}_generator")()
         auto = resolve_precision("auto")
         print(f"warm-up; default precision here: {auto}", flush=True)
         tutorial_export(generator, write_photo_records(work / "warm", 2, per_shard=2), work / "t0")
@@ -148,7 +152,8 @@ def main(argv=None):
             print("round", r + 1, {k: round(v[-1], 2) for k, v in rates.items()}, flush=True)
         best = {k: max(v) for k, v in rates.items()}
         print(
-            f"\nexport images/s on {args.subset} photos, U-Net generator, JPEG q75 (best of {args.rounds}):"
+            f"\nexport images/s on {args.subset} photos, {args.generator} generator, JPEG q75 "
+            f"(best of {args.rounds}):"
         )
         for name, value in best.items():
             print(f"  {name:16s} {value:6.2f} images/s   ratio {value / best['tutorial']:.2f}x")
@@ -158,7 +163,7 @@ def main(argv=None):
             out = work / "images.zip"
             print(f"\nfull export: {N_COMPETITION} photos -> {out} (child process) ...", flush=True)
             proc = subprocess.run(
-                [sys.executable, "-c", FULL_EXPORT, str(photos), str(out), str(args.batch_size)],
+                [sys.executable, "-c", FULL_EXPORT, str(photos), str(out), str(args.batch_size), args.generator],
                 capture_output=True,
                 text=True,
             )

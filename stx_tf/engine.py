@@ -20,7 +20,12 @@ layers of a trained net into equal maths (same weights, outputs equal to float32
 * a stride-2 transposed convolution (the U-Net's up-steps and RGB head) on a small image or to few
   channels -> one matrix product of every input pixel with the whole kernel, then the overlapping
   ``k×k`` patches added into place (:class:`MatmulConvTranspose`): oneDNN's transposed-convolution
-  kernels are slow on 2x2 ... 16x16 inputs and with 3 outputs, its matrix product is not.
+  kernels are slow on 2x2 ... 16x16 inputs and with 3 outputs, its matrix product is not;
+* a stride-1 3x3 convolution between wide layers (the ResNet blocks of the CycleGAN / CUT generators)
+  -> Winograd's minimal filtering F(4x4, 3x3) (:class:`WinogradConv`): 2.25 instead of 9 multiply-adds
+  per output pixel and channel pair, in 36 matrix products, with the tile transforms compiled by XLA
+  into single passes. Only on request (``optimise(..., winograd=True)``, the export), as XLA compiles
+  again for each new input shape.
 
 :func:`optimise` returns the rewritten copy; :func:`predictor` a compiled any-size function. Only the
 float32 policy is rewritten: under ``mixed_bfloat16`` (CPUs with AMX) the net runs as it is, which is
@@ -28,6 +33,8 @@ already fast there. Nets in which none of these shapes occurs come back unchange
 """
 
 from __future__ import annotations
+
+import functools
 
 import keras
 import numpy as np
@@ -37,6 +44,10 @@ from keras import layers, ops
 #: channels and a kernel side of at least :data:`MIN_KERNEL`.
 MAX_FEW_OUTPUTS = 4
 MIN_KERNEL = 5
+
+#: A stride-1 3x3 convolution runs as :class:`WinogradConv` when its input and output both have at least
+#: this many channels (below it the tile transforms cost more than the multiply-adds they save).
+MIN_WINOGRAD_CHANNELS = 64
 
 #: A stride-2 transposed convolution runs as :class:`MatmulConvTranspose` on inputs of at most this many
 #: pixels (16x16: the U-Net's up-steps below 32 px at 256 px).
@@ -235,6 +246,116 @@ class MatmulConvTranspose(layers.Layer):
         return (b, None if h is None else 2 * h, None if w is None else 2 * w, self.filters)
 
 
+# Winograd F(4x4, 3x3) (Lavin & Gray 2016, https://arxiv.org/abs/1509.09308), interpolation points
+# 0, ±1, ±2 and ∞: a 6x6 input tile d and a 3x3 kernel g give the 4x4 output tile A^T [(G g G^T) ⊙ (B^T d B)] A.
+_WINOGRAD_BT = np.array(
+    [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0], [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0],
+     [0, 4, 0, -5, 0, 1]],
+    np.float64,
+)
+_WINOGRAD_G = np.array(
+    [[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6], [1 / 24, 1 / 12, 1 / 6],
+     [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]],
+    np.float64,
+)
+_WINOGRAD_AT = np.array([[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]], np.float64)
+WINOGRAD_TILE = 4  # output pixels per tile side
+_ALPHA = 6  # input pixels per tile side
+
+
+def _combine(matrix, parts):
+    """``[Σ_j matrix[i, j] · parts[j] for each row i]``, skipping zero coefficients."""
+    out = []
+    for row in matrix:
+        total = None
+        for coef, part in zip(row, parts):
+            if coef == 0:
+                continue
+            term = part if coef == 1 else -part if coef == -1 else part * float(coef)
+            total = term if total is None else total + term
+        out.append(total)
+    return out
+
+
+def _winograd_input(x):
+    """``(B, 4·Th + 2, 4·Tw + 2, C) -> (36, B·Th·Tw, C)``: ``B^T d B`` of every 6x6 tile (stride 4)."""
+    shape = ops.shape(x)
+    th, tw = (shape[1] - 2) // WINOGRAD_TILE, (shape[2] - 2) // WINOGRAD_TILE
+    rows = [x[:, i : i + WINOGRAD_TILE * th : WINOGRAD_TILE] for i in range(_ALPHA)]  # (B, Th, W, C) each
+    tiles = []
+    for v in _combine(_WINOGRAD_BT, rows):
+        cols = [v[:, :, i : i + WINOGRAD_TILE * tw : WINOGRAD_TILE] for i in range(_ALPHA)]  # (B, Th, Tw, C)
+        tiles += _combine(_WINOGRAD_BT, cols)
+    return ops.reshape(ops.stack(tiles), (_ALPHA * _ALPHA, -1, x.shape[-1]))
+
+
+def _winograd_output(m):
+    """``(6, 6, B, Th, Tw, F) -> (B, Th, 4, Tw, 4, F)``: ``A^T m A`` of every tile."""
+    rows = _combine(_WINOGRAD_AT, [m[j] for j in range(_ALPHA)])  # 4 x (6, B, Th, Tw, F)
+    out = [ops.stack(_combine(_WINOGRAD_AT, [r[k] for k in range(_ALPHA)]), axis=3) for r in rows]
+    return ops.stack(out, axis=2)  # (B, Th, 4, Tw, 4, F)
+
+
+@functools.cache
+def _fused(fn, backend: str):
+    """``fn`` compiled by XLA as one cluster under TensorFlow (its element-wise passes fused into one
+    loop; a plain graph runs ~40 of them one by one). One function per transform, shared by every layer,
+    so each input shape is compiled once. JAX compiles the whole net anyway."""
+    if backend != "tensorflow":
+        return fn
+    import tensorflow as tf
+
+    return tf.function(fn, jit_compile=True)
+
+
+class WinogradConv(layers.Layer):
+    """A stride-1 3x3 convolution (zero or reflect padding, or none) by Winograd's F(4x4, 3x3).
+
+    ``(B, H, W, C) -> (B, H', W', F)`` with the sizes of the original layer. The padded input is cut into
+    6x6 tiles at stride 4 (zero-extended to whole tiles), each tile and the kernel are transformed
+    (``B^T d B``, ``G g G^T``), the 36 transformed positions are 36 matrix products
+    ``(B·tiles, C) @ (C, F)``, and ``A^T · A`` turns each product tile into 4x4 output pixels: 36
+    multiply-adds per 16 outputs instead of 144. Outputs equal the convolution's to float32 rounding
+    (about 1e-4 of the output's scale: the transforms' ±2, ±8 entries cost ~5 bits).
+    """
+
+    def __init__(self, kernel, bias, padding: str, pad: int, activation=None, **kwargs):
+        super().__init__(**kwargs)
+        if kernel.shape[:2] != (3, 3):
+            raise ValueError(f"WinogradConv needs a 3x3 kernel, got {kernel.shape[:2]}")
+        transformed = np.einsum("iu,uvcf,jv->ijcf", _WINOGRAD_G, np.asarray(kernel, np.float64), _WINOGRAD_G)
+        self._initial = transformed.reshape(_ALPHA * _ALPHA, *kernel.shape[2:]).astype(np.float32)
+        self.bias = None if bias is None else np.asarray(bias, np.float32)
+        self.padding, self.pad = padding, int(pad)
+        self.activation = keras.activations.get(activation)
+        self.filters = int(kernel.shape[3])
+
+    def build(self, input_shape):
+        # A variable, not a graph constant (see MatmulConvTranspose): (36, C, F).
+        self.kernel = self.add_weight(shape=self._initial.shape, initializer="zeros", trainable=False, name="kernel")
+        self.kernel.assign(self._initial)
+        self._initial = None
+
+    def call(self, x):
+        x = _pad(x, self.padding, self.pad, self.pad) if self.pad else x
+        shape = ops.shape(x)
+        b, out_h, out_w = shape[0], shape[1] - 2, shape[2] - 2
+        th, tw = (out_h + WINOGRAD_TILE - 1) // WINOGRAD_TILE, (out_w + WINOGRAD_TILE - 1) // WINOGRAD_TILE
+        x = ops.pad(x, [[0, 0], [0, WINOGRAD_TILE * th - out_h], [0, WINOGRAD_TILE * tw - out_w], [0, 0]])
+        backend = keras.backend.backend()
+        m = ops.matmul(_fused(_winograd_input, backend)(x), self.kernel)  # (36, B·Th·Tw, F)
+        y = _fused(_winograd_output, backend)(ops.reshape(m, (_ALPHA, _ALPHA, b, th, tw, self.filters)))
+        y = ops.reshape(y, (b, WINOGRAD_TILE * th, WINOGRAD_TILE * tw, self.filters))[:, :out_h, :out_w, :]
+        if self.bias is not None:
+            y = y + self.bias
+        return self.activation(y)
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, _ = input_shape
+        grow = lambda n: None if n is None else n + 2 * self.pad - 2  # noqa: E731
+        return (b, grow(h), grow(w), self.filters)
+
+
 # ------------------------------------------------------------------------------------- the rewrite
 def _producer(layer):
     """The layer whose output ``layer`` reads (single-input layers), else None."""
@@ -297,7 +418,7 @@ def _weights(layer):
     return kernel, bias
 
 
-def _replacements(model) -> dict:
+def _replacements(model, winograd: bool = False) -> dict:
     """``{layer name: replacement layer}`` of the rewrites :func:`optimise` makes in ``model``."""
     found = {}
     consumers: dict[str, int] = {}
@@ -337,21 +458,31 @@ def _replacements(model) -> dict:
                 padding = _conv_padding(layer)
                 if padding is not None:
                     found[layer.name] = SpaceToDepthConv(kernel, bias, *padding, activation, name=layer.name)
+            elif winograd and layer.kernel_size[0] == 3 and min(kernel.shape[2:]) >= MIN_WINOGRAD_CHANNELS:
+                padding = _conv_padding(layer)
+                if padding is not None:
+                    found[layer.name] = WinogradConv(kernel, bias, *padding, activation, name=layer.name)
     return found
 
 
-def optimise(model):
+def optimise(model, winograd: bool = False):
     """A copy of the functional ``model`` with the rewrites of this module, for float32 inference.
 
     Same weights (read now: retrain, then call again), outputs equal to float32 rounding (about 1e-5 on
-    ``[-1, 1]`` images). Returns ``model`` itself when nothing applies or the model is not a
-    float32 functional model (a ``mixed_bfloat16`` copy runs as it is).
+    ``[-1, 1]`` images; 1e-4 with ``winograd``). Returns ``model`` itself when nothing applies or the model
+    is not a float32 functional model (a ``mixed_bfloat16`` copy runs as it is).
+
+    Args:
+        model: a functional Keras model.
+        winograd: also rewrite wide 3x3 convolutions as :class:`WinogradConv`. For jobs that call the net
+            many times at ONE input shape (the submission export): XLA compiles its tile transforms for each
+            new shape (1-5 s), which an any-size caller (a web demo, one photo) would pay on every picture.
     """
     if not isinstance(model, keras.Model) or not hasattr(model, "_nodes_by_depth"):
         return model
     if any(layer.dtype_policy.name != "float32" for layer in model.layers if layer.weights):
         return model
-    found = _replacements(model)
+    found = _replacements(model, winograd)
     if not found:
         return model
 
@@ -369,7 +500,8 @@ def optimise(model):
 
 def predictor(model, signature=(None, None, None, 3)):
     """A compiled float32 function ``(B, H, W, 3) -> outputs`` of :func:`optimise` (``model``) for any
-    ``B, H, W`` the net accepts (one trace serves every size: no retracing per picture)."""
+    ``B, H, W`` the net accepts (one trace serves every size: no retracing per picture; hence no Winograd
+    layers, which XLA would compile again for each size)."""
     net = optimise(model)
     if keras.backend.backend() != "tensorflow":
         return lambda images: net(images, training=False)

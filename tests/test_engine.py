@@ -100,3 +100,30 @@ def test_unrewritable_and_low_precision_models_come_back_unchanged():
     net = resnet_generator(filters=4, res_blocks=1)
     bf16 = precision.cast_copy(net, "mixed_bfloat16", keep=[net.layers[-1]])
     assert engine.optimise(bf16) is bf16
+
+
+@pytest.mark.parametrize("padding, pad", [("zeros", 1), ("reflect", 1), ("zeros", 0)])
+def test_winograd_conv_equals_the_convolution(padding, pad):
+    """F(4x4, 3x3) on sizes that are not whole tiles, with bias and activation, for each padding."""
+    rng = np.random.default_rng(4)
+    kernel = rng.normal(size=(3, 3, 6, 5)).astype("float32")
+    bias = rng.normal(size=5).astype("float32")
+    layer = engine.WinogradConv(kernel, bias, padding, pad, "relu")
+    for shape in ((2, 13, 10, 6), (1, 4, 7, 6), (1, 18, 18, 6)):
+        x = rng.normal(size=shape).astype("float32")
+        padded = engine._pad(x, padding, pad, pad) if pad else x
+        want = np.maximum(np.asarray(keras.ops.conv(padded, kernel, padding="valid")) + bias, 0.0)
+        got = np.asarray(layer(x))
+        assert got.shape == want.shape == layer.compute_output_shape(shape)
+        assert np.abs(got - want).max() <= TOLERANCE * np.abs(want).max()
+
+
+def test_winograd_rewrites_wide_resnet_blocks_only_on_request():
+    keras.utils.set_random_seed(0)
+    net = _randomise(resnet_generator(filters=16, res_blocks=1))  # blocks at 4 x 16 = 64 channels
+    assert "WinogradConv" not in _kinds(engine.optimise(net))  # any-size callers: none
+    fast = engine.optimise(net, winograd=True)
+    rewritten = [layer.name for layer in fast.layers if type(layer).__name__ == "WinogradConv"]
+    assert sorted(rewritten) == ["res1_conv1", "res1_conv2"]  # not the 3-, 16- or 32-channel layers
+    x = np.random.default_rng(5).uniform(-1, 1, (2, 36, 28, 3)).astype("float32")
+    assert np.abs(np.asarray(fast(x)) - np.asarray(net(x))).max() <= TOLERANCE

@@ -105,7 +105,7 @@ def variant(images, names, index, pass_no):
 
 def inference_model(generator, policy: str = "auto"):
     """The generator to run for export: in float32 its :func:`stx_tf.engine.optimise` copy (the same
-    maths in cheaper layers), else a copy computing in the policy of :func:`stx_tf.precision.resolve`
+    maths in cheaper layers, Winograd's among them: the export calls it at one shape), else a copy computing in the policy of :func:`stx_tf.precision.resolve`
     (bfloat16 where it is native, float16 on GPUs with tensor cores). Its output layer stays float32;
     outputs differ from float32 by far less than JPEG encoding changes."""
     import keras
@@ -116,7 +116,7 @@ def inference_model(generator, policy: str = "auto"):
     if not isinstance(generator, keras.Model):
         return generator
     if name == "float32":
-        return engine.optimise(generator)
+        return engine.optimise(generator, winograd=True)
     log.info("export runs the generator in %s", name)
     return precision.cast_copy(generator, name, keep=[generator.layers[-1]])
 
