@@ -105,18 +105,20 @@ def variant(images, names, index, pass_no):
 
 def inference_model(generator, policy: str = "auto"):
     """The generator to run for export: in float32 its :func:`stx_tf.engine.optimise` copy (the same
-    maths in cheaper layers, Winograd's among them: the export calls it at one shape), else a copy computing in the policy of :func:`stx_tf.precision.resolve`
-    (bfloat16 where it is native, float16 on GPUs with tensor cores). Its output layer stays float32;
-    outputs differ from float32 by far less than JPEG encoding changes."""
+    maths in cheaper layers; on a CPU Winograd's too, as the export calls it at one shape; GPU libraries
+    have their own), else a copy computing in the policy of :func:`stx_tf.precision.resolve` (bfloat16
+    where it is native, float16 on GPUs with tensor cores). Its output layer stays float32; outputs
+    differ from float32 by far less than JPEG encoding changes."""
     import keras
 
     from stx_tf import engine
+    from stx_tf.strategy import device_kind
 
     name = precision.resolve(policy)
     if not isinstance(generator, keras.Model):
         return generator
     if name == "float32":
-        return engine.optimise(generator, winograd=True)
+        return engine.optimise(generator, winograd=device_kind() == "cpu")
     log.info("export runs the generator in %s", name)
     return precision.cast_copy(generator, name, keep=[generator.layers[-1]])
 
