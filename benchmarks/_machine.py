@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 from pathlib import Path
 
 #: The flags that set the float32 and bfloat16 speed of a CPU, in the order they are printed.
@@ -53,7 +54,8 @@ def cpu_kind(flags=None) -> str:
 
 def cpu_line() -> str:
     """One line: model, cores, clock, kind and the flags that matter (avx2 / avx512 / amx), and oneDNN's
-    instruction-set cap when ``ONEDNN_MAX_CPU_ISA`` sets one (how an AVX2-only CPU is emulated here)."""
+    instruction-set caps when ``ONEDNN_MAX_CPU_ISA`` / ``XLA_FLAGS=--xla_cpu_max_isa=...`` set them (how an
+    AVX2-only CPU is emulated here: oneDNN runs TensorFlow's convolutions, XLA the engine's Winograd transforms)."""
     from stx_tf.precision import isa_cap
 
     info = cpu_info()
@@ -61,7 +63,9 @@ def cpu_line() -> str:
     flags = " ".join(info["flags"]) or "none of avx2/avx512/amx"
     line = f"CPU: {info['model']}, {info['cores']} cores{clock} ({cpu_kind(info['flags'])}), flags: {flags}"
     cap = isa_cap()
-    return line + (f"; oneDNN capped at {cap.upper()} (ONEDNN_MAX_CPU_ISA)" if cap else "")
+    line += f"; oneDNN capped at {cap.upper()} (ONEDNN_MAX_CPU_ISA)" if cap else ""
+    xla = re.search(r"--xla_cpu_max_isa=(\w+)", os.environ.get("XLA_FLAGS", ""))
+    return line + (f"; XLA capped at {xla.group(1).upper()} (XLA_FLAGS)" if xla else "")
 
 
 def load_line() -> str:
