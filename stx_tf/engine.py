@@ -130,6 +130,11 @@ class SpaceToDepthConv(layers.Layer):
         y = ops.depth_to_space(y, 2)[:, :out_h, :out_w, :]
         return self.activation(y)
 
+    def compute_output_shape(self, input_shape):  # (JAX cannot trace call() on unknown sizes)
+        b, h, w, _ = input_shape
+        grow = lambda n: None if n is None else n + 2 * self.pad - self.k + 1  # noqa: E731
+        return (b, grow(h), grow(w), self.kernel.shape[-1] // 4)
+
 
 class PhaseConv(layers.Layer):
     """Nearest 2x upsample + reflect-padded 3x3 convolution, as four 2x2 convolutions on the small image.
@@ -305,7 +310,7 @@ def _fused(fn, backend: str):
         return fn
     import tensorflow as tf
 
-    return tf.function(fn, jit_compile=True)
+    return tf.function(fn, jit_compile=True, autograph=False)
 
 
 class WinogradConv(layers.Layer):
