@@ -55,6 +55,14 @@ MAX_MATMUL_PIXELS = 256
 
 
 # ------------------------------------------------------------------------------------- the layers
+def _held(layer, name: str, value):
+    """``value`` as a non-trainable variable of ``layer`` — not a graph constant: a U-Net's rewritten
+    up-steps are ~140 MB, which as constants made tracing take seconds and doubled the export's memory."""
+    weight = layer.add_weight(shape=value.shape, initializer="zeros", trainable=False, name=name)
+    weight.assign(value)
+    return weight
+
+
 class InstanceNorm(layers.Layer):
     """Instance normalisation ``gamma · (x - mean) / sqrt(var + eps) + beta`` over height and width.
 
@@ -199,8 +207,6 @@ class MatmulConvTranspose(layers.Layer):
         m = k // 2
         # (C, [a, r, a', r', F]) with u = 2a + r, v = 2a' + r'
         matrix = np.moveaxis(kernel.reshape(m, 2, m, 2, f, c), -1, 0).reshape(c, k * k * f)
-        # Held as (non-trainable) variables, not graph constants: a U-Net's up-steps are ~140 MB, which
-        # as constants made tracing take seconds and doubled the export's memory.
         self._initial = {"matrix": matrix} if always else {"matrix": matrix, "kernel": kernel}
         self.bias = None if bias is None else np.asarray(bias, np.float32)
         self.activation = keras.activations.get(activation)
@@ -209,9 +215,7 @@ class MatmulConvTranspose(layers.Layer):
 
     def build(self, input_shape):
         for name, value in self._initial.items():
-            weight = self.add_weight(shape=value.shape, initializer="zeros", trainable=False, name=name)
-            weight.assign(value)
-            setattr(self, name, weight)
+            setattr(self, name, _held(self, name, value))
         self._initial = {}
 
     def _matmul(self, x):
@@ -336,9 +340,7 @@ class WinogradConv(layers.Layer):
         self.filters = int(kernel.shape[3])
 
     def build(self, input_shape):
-        # A variable, not a graph constant (see MatmulConvTranspose): (36, C, F).
-        self.kernel = self.add_weight(shape=self._initial.shape, initializer="zeros", trainable=False, name="kernel")
-        self.kernel.assign(self._initial)
+        self.kernel = _held(self, "kernel", self._initial)  # (36, C, F)
         self._initial = None
 
     def call(self, x):
