@@ -448,6 +448,24 @@ def test_vectorised_parsing_keeps_every_record_and_its_name(jpeg_folder, tmp_pat
     assert set(decoded) == set(files)
 
 
+def test_single_pass_readers_turn_the_autotuner_off(monkeypatch, jpeg_folder):
+    """Closing an autotuned iterator after minutes of reading waits up to a minute for the autotuner's
+    thread: the export, the feature extractor and the scorer read their images in one pass without it."""
+    from stx_tf.data import pipeline
+    from stx_tf.metrics.features import iter_batches
+    from stx_tf.submission.export import _stream
+    from stx_tf.training.scoring import score_photos
+
+    assert pipeline.one_pass(tf.data.Dataset.range(3)).options().autotune.enabled is False
+    assert _stream(jpeg_folder, 32, 2, False, 0, 1, False).options().autotune.enabled is False
+    passes = []
+    real = pipeline.one_pass
+    monkeypatch.setattr(pipeline, "one_pass", lambda ds: passes.append(real(ds)) or passes[-1])
+    assert sum(len(names) for _, names in iter_batches(jpeg_folder, batch_size=4, size=32)) == 6
+    assert score_photos(jpeg_folder, n=3, size=32).shape == (3, 32, 32, 3)
+    assert [ds.options().autotune.enabled for ds in passes] == [False, False]
+
+
 def test_pipeline_options_autotune(monkeypatch):
     from stx_tf.data import pipeline
 

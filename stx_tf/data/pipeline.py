@@ -31,6 +31,18 @@ def pipeline_options(autotune: bool | None = None) -> tf.data.Options:
     return options
 
 
+def one_pass(ds: tf.data.Dataset) -> tf.data.Dataset:
+    """``ds`` for a single pass read to its end or left early (export, features, scoring), with the autotuner
+    off (every ``AUTOTUNE`` parallelism is then the number of cores).
+
+    Why: after a few minutes of iteration, deleting an autotuned iterator waits for the autotuner's
+    thread, whose sleep between optimisations has grown to about a minute: a 7,038-photo export sat idle
+    for ~60 s after its last batch in some runs, and a toy pipeline iterated for 150 s took 52 s to close
+    (``benchmarks/README.md``). Without the autotuner the iterator closes at once.
+    """
+    return ds.with_options(pipeline_options(autotune=False))
+
+
 def make_pipeline(
     ds: tf.data.Dataset,
     batch_size: int,

@@ -87,12 +87,13 @@ def iter_batches(source, batch_size: int = DEFAULT_BATCH, size: int = IMAGE_SIZE
 
     from stx_tf.data import load_images
     from stx_tf.data.decode import decode_image
+    from stx_tf.data.pipeline import one_pass
 
     ds = load_images(source, size=size, with_names=True, encoded=True)
     if limit:
         ds = ds.take(limit)
     ds = ds.map(lambda data, name: (decode_image(data, size, exact=True), name), tf.data.AUTOTUNE)
-    ds = ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    ds = one_pass(ds.batch(batch_size).prefetch(tf.data.AUTOTUNE))
     for images, names in ds:
         yield images, [n.decode("utf-8", "replace") for n in names.numpy()]
 

@@ -142,13 +142,14 @@ def _stream(photos, size: int, batch_size: int, skip_bad: bool, first: int, stop
     import tensorflow as tf
 
     from stx_tf.data import load_images
+    from stx_tf.data.pipeline import one_pass
 
     photos_ds = load_images(photos, size=size, with_names=True, skip_bad=skip_bad)
     photos_ds = photos_ds.enumerate().map(lambda i, pair: (pair[0], pair[1], i))
     if cache:
         photos_ds = photos_ds.cache()
 
-    def one_pass(pass_no):
+    def batches_of_pass(pass_no):
         batches = photos_ds.batch(batch_size)
         return batches.map(
             lambda x, n, i: tf.cond(
@@ -156,8 +157,8 @@ def _stream(photos, size: int, batch_size: int, skip_bad: bool, first: int, stop
             )
         )
 
-    ds = tf.data.Dataset.range(first, stop).flat_map(one_pass)
-    return ds.prefetch(2)
+    ds = tf.data.Dataset.range(first, stop).flat_map(batches_of_pass)
+    return one_pass(ds.prefetch(2))
 
 
 @functools.cache

@@ -41,6 +41,7 @@ def score_photos(source, n: int = SCORE_PHOTOS, seed: int = 0, size: int = 256) 
 
     from stx_tf.data import count_images, load_images
     from stx_tf.data.decode import decode_uint8
+    from stx_tf.data.pipeline import one_pass
 
     total = count_images(source)
     if total < 2:
@@ -50,7 +51,7 @@ def score_photos(source, n: int = SCORE_PHOTOS, seed: int = 0, size: int = 256) 
     ds = load_images(source, size=size, encoded=True).enumerate()
     ds = ds.filter(lambda i, data: tf.reduce_any(tf.equal(wanted, i)))
     ds = ds.map(lambda i, data: decode_uint8(data, size, exact=True), num_parallel_calls=tf.data.AUTOTUNE)
-    return np.concatenate(list(ds.batch(64).as_numpy_iterator()))
+    return np.concatenate(list(one_pass(ds.batch(64)).as_numpy_iterator()))
 
 
 def as_kaggle_reads(painted: np.ndarray, quality: int = 95, size: int = 256) -> np.ndarray:
