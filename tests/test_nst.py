@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from stx_tf import losses, nst
+from stx_tf import backbones, losses, nst
 from stx_tf.cli import main
 from stx_tf.data.imageops import resize, rgb_to_yiq
 from stx_tf.nst.procedure import _Level, _load
@@ -364,7 +364,6 @@ def test_cli_fast_schedule(files, tmp_path, monkeypatch):
 def test_edge_pixels_reach_the_network(pair):
     """Sizes SqueezeNet's valid strided layers do not tile are reflect-padded: the last columns get
     style/content gradient (unpadded, they get none and stay an unpainted stripe of photo)."""
-    from stx_tf import backbones
 
     assert [backbones.cover_padding("squeezenet", n) for n in (48, 47, 37, 405, 512)] == [0, 0, 10, 10, 0]
     assert [backbones.cover_padding("vgg19", n) for n in (48, 47, 405)] == [0, 1, 11]
@@ -381,3 +380,57 @@ def test_edge_pixels_reach_the_network(pair):
     objective.padding = (0, 0)
     _, grad = _value_and_grad(objective, x)
     assert np.abs(grad[0, :, -2:]).sum() == 0  # what the padding fixes
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_step_features_are_squeezenet_without_concatenations(signed):
+    import tensorflow as tf
+
+    from stx_tf.nst.step_features import step_features
+
+    layers = ["conv1", "fire2", "pool3", "fire4_squeeze1x1", "fire5", "fire6", "fire7"]
+    model = backbones.feature_extractor("squeezenet", layers, weights=None, signed=signed)
+    fn = step_features(model)
+    x = np.random.default_rng(0).uniform(-1 if signed else 0, 1, (1, 61, 75, 3)).astype(np.float32)
+    ref, parts = model(x), fn(tf.constant(x))
+    assert [len(parts[k]) for k in layers] == [1, 2, 2, 1, 2, 2, 2]  # fire outputs stay in two parts
+    for k in layers:
+        got = np.concatenate([p.numpy() for p in parts[k]], axis=-1)
+        np.testing.assert_allclose(got, ref[k].numpy(), rtol=1e-4, atol=1e-4 * np.abs(ref[k].numpy()).max())
+    graph = tf.function(lambda x: sum(tf.reduce_sum(p) for v in fn(x).values() for p in v)).get_concrete_function(
+        tf.TensorSpec(x.shape)
+    ).graph
+    ops = {op.type for op in graph.get_operations()}
+    assert "ConcatV2" not in ops and "ReverseV2" not in ops  # no concatenation, preprocessing folded
+
+
+def test_step_features_fall_back_to_the_model_for_other_backbones():
+    from stx_tf.nst.step_features import step_features
+
+    model = backbones.feature_extractor("vgg19", ["block1_conv2", "block2_conv1"], weights=None)
+    x = np.random.default_rng(0).uniform(size=(1, 32, 32, 3)).astype(np.float32)
+    parts, ref = step_features(model)(x), model(x)
+    assert {k: len(v) for k, v in parts.items()} == {"block1_conv2": 1, "block2_conv1": 1}
+    np.testing.assert_array_equal(parts["block2_conv1"][0].numpy(), ref["block2_conv1"].numpy())
+
+
+@pytest.mark.parametrize("widths", [(6,), (4, 4), (3, 5, 2)])
+def test_gram_distance_is_the_squared_gram_difference_with_its_gradient(widths):
+    import tensorflow as tf
+
+    from stx_tf.nst.objective import gram_distance
+
+    rng = np.random.default_rng(1)
+    parts = [tf.constant(rng.uniform(size=(1, 7, 5, w)).astype(np.float32)) for w in widths]
+    other = rng.uniform(size=(1, 9, 4, sum(widths))).astype(np.float32)
+    target = losses.gram_matrix(other, "paper")  # symmetric, like a painting's Gram
+
+    def reference(*parts):
+        return tf.reduce_sum(tf.square(losses.gram_matrix(tf.concat(parts, -1), "paper") - target))
+
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(parts)
+        ours, ref = gram_distance(parts, target), reference(*parts)
+    assert float(ours) == pytest.approx(float(ref), rel=1e-5)
+    for g, r in zip(tape.gradient(ours, parts), tape.gradient(ref, parts)):
+        np.testing.assert_allclose(g.numpy(), r.numpy(), rtol=1e-4, atol=1e-6)

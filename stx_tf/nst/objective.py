@@ -19,6 +19,7 @@ from keras import ops
 
 from stx_tf import backbones, losses, precision
 from stx_tf.nst.config import StylizeConfig
+from stx_tf.nst.step_features import step_features
 
 _EXTRACTORS: dict = {}
 
@@ -125,62 +126,94 @@ class StyleObjective:
         """The same loss as calling the objective, computed for the optimisation steps (TensorFlow only).
 
         Differences are in how, not what: features come from ``step_extractor`` (the bfloat16 copy with
-        ``precision="bfloat16"``), each Gram matrix is one matrix product with a hand-written gradient
-        (``∂L/∂F = F (∂L/∂G + ∂L/∂Gᵀ) / (2NM)``: one product instead of autodiff's two einsums), and the
-        total variation uses plain slices (the gradient of strided slices is several times slower on
-        CPU). Everything after the convolutions (Grams, differences, sums) is float32, except that
-        bfloat16 features enter the Gram products as bfloat16 (float32 accumulation).
+        ``precision="bfloat16"``) through :func:`~stx_tf.nst.step_features.step_features` (SqueezeNet
+        without its concatenations and with the preprocessing folded into ``conv1``); each layer's style
+        term is :func:`gram_distance` (the Gram blocks and a hand-written gradient: one product per block
+        instead of autodiff's two einsums) and the total variation has a hand-written gradient (autodiff's
+        of slices is several times slower on CPU). Everything after the convolutions (Grams, differences,
+        sums) is float32, except that bfloat16 features enter the Gram products as bfloat16 (float32
+        accumulation).
         """
         import tensorflow as tf
 
         if image.shape[-1] == 1:
             image = tf.tile(image, (1, 1, 1, 3))
-        feats = self.step_extractor(self._cover(image))
+        if getattr(self, "_parts_of", None) is not self.step_extractor:  # built once per step extractor
+            self._parts_fn, self._parts_of = step_features(self.step_extractor), self.step_extractor
+        feats = self._parts_fn(self._cover(image))
         cfg = self.cfg
         style = 0.0
         for k in cfg.style_layers:
-            diff = _gram_paper(feats[k]) - tf.cast(self.style_grams[k], tf.float32)
-            style = style + self.layer_weights[k] * tf.reduce_sum(tf.square(diff))
+            style = style + self.layer_weights[k] * gram_distance(feats[k], self.style_grams[k])
         content = 0.0
         for k in cfg.content_layers:
-            diff = tf.cast(feats[k], tf.float32) - tf.cast(self.content_targets[k], tf.float32)
-            content = content + 0.5 * tf.reduce_sum(tf.square(diff))
+            parts = feats[k]
+            targets = tf.split(tf.cast(self.content_targets[k], tf.float32), [p.shape[-1] for p in parts], -1)
+            for part, target in zip(parts, targets):
+                content = content + 0.5 * tf.reduce_sum(tf.square(tf.cast(part, tf.float32) - target))
         tv = _total_variation(image)
         return cfg.style_weight * (style + cfg.content_weight * content) + cfg.tv_weight * tv
 
 
-def _gram_paper(features):
-    """``(1, H, W, C)`` -> ``(1, C, C)`` float32 Gram divided by ``2·C·H·W`` (``losses.gram_matrix(...,
-    "paper")``) as one matrix product, with the symmetric gradient written out (one product)."""
+def gram_distance(parts, target):
+    """``Σ (G - A)²`` for ``G`` the paper-normalised Gram matrix of ``concat(parts, -1)`` (``(1, h, w, c_i)``
+    each; ``losses.gram_matrix(..., "paper")``: ``FᵀF / (2·C·h·w)``) and ``A`` a symmetric ``(1, C, C)``
+    target, without the concatenation.
+
+    ``G`` is symmetric, so only its blocks on and above the diagonal are computed (3 of 4 for two parts).
+    The gradient is written out: ``∂/∂F_i = 4s Σ_j F_j (G - A)_ji`` (``s`` the normalisation), one product
+    per block, in the parts' dtype.
+    """
     import tensorflow as tf
 
-    shape = tf.shape(features)
-    flat = tf.reshape(features, (shape[0], -1, shape[-1]))  # (B, M, C)
-    scale = 1.0 / (2.0 * tf.cast(shape[1] * shape[2] * shape[3], tf.float32))
+    widths = [p.shape[-1] for p in parts]
+    offsets = [sum(widths[:i]) for i in range(len(widths) + 1)]
+    shape = tf.shape(parts[0])
+    scale = 1.0 / (2.0 * tf.cast(shape[1] * shape[2] * offsets[-1], tf.float32))
+    target = tf.cast(target, tf.float32)[0]
 
     @tf.custom_gradient
-    def gram(flat):
-        g = tf.cast(tf.linalg.matmul(flat, flat, transpose_a=True), tf.float32) * scale
+    def distance(*parts):
+        flats = [tf.reshape(p, (-1, p.shape[-1])) for p in parts]  # (M, c_i)
+        diffs, total = {}, 0.0
+        for i in range(len(flats)):
+            for j in range(i, len(flats)):
+                gram = tf.cast(tf.linalg.matmul(flats[i], flats[j], transpose_a=True), tf.float32) * scale
+                diffs[i, j] = gram - target[offsets[i] : offsets[i + 1], offsets[j] : offsets[j + 1]]
+                total = total + (1.0 if i == j else 2.0) * tf.reduce_sum(tf.square(diffs[i, j]))
 
-        def grad(upstream):  # (B, C, C) -> (B, M, C)
-            sym = (upstream + tf.linalg.matrix_transpose(upstream)) * scale
-            return tf.linalg.matmul(flat, tf.cast(sym, flat.dtype))
+        def grad(upstream):
+            factor = 4.0 * scale * upstream
+            grads = []
+            for i, part in enumerate(parts):
+                acc = 0.0
+                for j, flat in enumerate(flats):  # F_j (G - A)_ji = F_j (G - A)_ijᵀ
+                    block = diffs[i, j] if i <= j else tf.transpose(diffs[j, i])
+                    acc = acc + tf.linalg.matmul(flat, tf.cast(block * factor, flat.dtype), transpose_b=True)
+                grads.append(tf.reshape(acc, tf.shape(part)))
+            return grads
 
-        return g, grad
+        return total, grad
 
-    return gram(flat)
+    return distance(*parts)
 
 
 def _total_variation(images):
-    """``losses.total_variation`` (sum of absolute differences) with ``tf.slice`` instead of strided
-    slices, whose gradient is several times faster on CPU."""
+    """``losses.total_variation`` (sum of absolute differences) with its gradient written out
+    (``sign`` of the differences, shifted): autodiff's gradient of slices is several times slower on CPU."""
     import tensorflow as tf
 
-    shape = tf.shape(images)
-    down = tf.slice(images, [0, 1, 0, 0], [-1, -1, -1, -1]) - tf.slice(
-        images, [0, 0, 0, 0], [-1, shape[1] - 1, -1, -1]
-    )
-    right = tf.slice(images, [0, 0, 1, 0], [-1, -1, -1, -1]) - tf.slice(
-        images, [0, 0, 0, 0], [-1, -1, shape[2] - 1, -1]
-    )
-    return tf.reduce_sum(tf.abs(down)) + tf.reduce_sum(tf.abs(right))
+    @tf.custom_gradient
+    def tv(x):
+        down = x[:, 1:] - x[:, :-1]
+        right = x[:, :, 1:] - x[:, :, :-1]
+
+        def grad(upstream):
+            sd, sr = tf.sign(down), tf.sign(right)
+            gd = tf.pad(sd, [[0, 0], [1, 0], [0, 0], [0, 0]]) - tf.pad(sd, [[0, 0], [0, 1], [0, 0], [0, 0]])
+            gr = tf.pad(sr, [[0, 0], [0, 0], [1, 0], [0, 0]]) - tf.pad(sr, [[0, 0], [0, 0], [0, 1], [0, 0]])
+            return (gd + gr) * upstream
+
+        return tf.reduce_sum(tf.abs(down)) + tf.reduce_sum(tf.abs(right)), grad
+
+    return tv(images)

@@ -22,7 +22,7 @@ def _compiled_loop(step: Callable, jit_compile: bool = False):
     """
     import tensorflow as tf
 
-    compiled = tf.function(step, jit_compile=jit_compile)
+    compiled = tf.function(step, jit_compile=jit_compile, autograph=False)
 
     def run(n):
         return tf.stack([compiled() for _ in range(int(n))])

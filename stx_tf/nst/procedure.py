@@ -310,7 +310,7 @@ def _optimise(
     objective = level.objective
     variable = keras.Variable(x[None], dtype="float32", trainable=True, name="stylized")
     run = RUNNERS[cfg.optimizer](objective, variable, cfg, total_steps=sum(epochs))
-    evaluate = tf.function(objective.__call__)  # the float32 loss after each epoch, compiled once
+    evaluate = tf.function(objective.__call__, autograph=False)  # the float32 loss after each epoch, compiled once
     for epoch, steps in enumerate(epochs, start=1):
         last_good = level.to_rgb(x)
         done = 0
