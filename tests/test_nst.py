@@ -434,3 +434,16 @@ def test_gram_distance_is_the_squared_gram_difference_with_its_gradient(widths):
     assert float(ours) == pytest.approx(float(ref), rel=1e-5)
     for g, r in zip(tape.gradient(ours, parts), tape.gradient(ref, parts)):
         np.testing.assert_allclose(g.numpy(), r.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_step_features_in_bfloat16_follow_the_bfloat16_model(pair):
+    from stx_tf.nst.step_features import step_features
+
+    objective, c = _tiny_objective(pair, precision="bfloat16")
+    model = objective.step_extractor
+    ref, parts = model(c[None]), step_features(model)(c[None])
+    for k, value in ref.items():
+        got = np.concatenate([p.numpy().astype(np.float32) for p in parts[k]], axis=-1)
+        assert keras.backend.standardize_dtype(parts[k][0].dtype) == "bfloat16"
+        want = value.numpy().astype(np.float32)
+        assert np.abs(got - want).max() <= 0.05 * np.abs(want).max()

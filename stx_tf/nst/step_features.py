@@ -11,7 +11,10 @@ concatenations:
   ``slice`` runs in the gradient, and a Gram matrix of the two parts needs 3 of its 4 blocks
   (:func:`stx_tf.nst.objective.gram_distance`);
 * the Caffe preprocessing (scale to 0-255, RGB to BGR, minus the ImageNet mean) is folded into ``conv1``
-  (unpadded, so the fold is exact): no elementwise passes over the image and none in its gradient.
+  (unpadded, so the fold is exact): no elementwise passes over the image and none in its gradient. In
+  bfloat16 the mean is still subtracted in float32 before the cast: bfloat16 keeps only ~8 bits of a
+  pixel in [0, 1] but ~16 of the centred value, and the late, small steps of the optimisation need them
+  (uncentred, the steps to the tutorial's loss rose from 560 to 620).
 
 Other backbones return the Keras model's outputs as single parts. Measured on the Gatys step in
 ``benchmarks/README.md``.
@@ -83,12 +86,18 @@ def _squeezenet_parts(model: keras.Model) -> Callable | None:
     with tf.init_scope():  # fold once, eagerly, even when first called while tracing a step
         layer = model.get_layer("conv1")
         kernel, bias = (np.asarray(keras.ops.convert_to_numpy(w), np.float32) for w in (layer.kernel, layer.bias))
-        # conv(scale·BGR(x) + shift - mean, K) = conv(x, scale·K[:, :, ::-1]) + Σ K·(shift - mean)
-        bias1 = tf.constant(bias + np.einsum("hwio,i->o", kernel, shift - np.asarray(backbones.CAFFE_MEAN_BGR)), dtype)
+        mean = np.asarray(backbones.CAFFE_MEAN_BGR, np.float32)
+        # Caffe input = scale·BGR(x - centre) with centre = RGB(mean - shift) / scale, so
+        # conv(Caffe input, K) = conv(x - centre, scale·K[:, :, ::-1]) = conv(x, scale·K[:, :, ::-1]) - Σ K·(mean - shift)
         kernel1 = tf.constant(kernel[:, :, ::-1] * scale, dtype)
+        if dtype == "float32":  # exact: centre folded into the bias
+            centre, bias1 = None, tf.constant(bias - np.einsum("hwio,i->o", kernel, mean - shift), dtype)
+        else:  # bfloat16: centre the image in float32 first (bfloat16 keeps ~8 bits of [0, 1] pixels)
+            centre, bias1 = tf.constant((mean[::-1] - shift) / scale), tf.constant(bias, dtype)
 
     def features(images):
-        x = tf.nn.conv2d(tf.cast(images, dtype), kernel1, 2, "VALID")  # (B, H/2, W/2, 64)
+        x = images if centre is None else images - centre
+        x = tf.nn.conv2d(tf.cast(x, dtype), kernel1, 2, "VALID")  # (B, H/2, W/2, 64)
         out = {"conv1": [tf.nn.relu(tf.nn.bias_add(x, bias1))]}
         out["pool1"] = pool(out["conv1"])  # (B, H/4, W/4, 64)
         x = out["pool1"]
