@@ -447,3 +447,47 @@ def test_step_features_in_bfloat16_follow_the_bfloat16_model(pair):
         assert keras.backend.standardize_dtype(parts[k][0].dtype) == "bfloat16"
         want = value.numpy().astype(np.float32)
         assert np.abs(got - want).max() <= 0.05 * np.abs(want).max()
+
+
+@pytest.mark.parametrize("stop_at", [None, 2])
+def test_float32_epoch_losses_come_from_the_next_step(pair, monkeypatch, stop_at):
+    from stx_tf.nst import procedure
+
+    evaluated = []
+    real = procedure._epoch_loss
+    monkeypatch.setattr(procedure, "_epoch_loss", lambda fn, image: evaluated.append(1) or real(fn, image))
+    seen = []
+
+    def callback(epoch, image, loss):
+        seen.append((image.copy(), loss))
+        return epoch == stop_at
+
+    content, style = pair
+    result = nst.stylize(content, style, **{**TINY, "epochs": 4}, precision="float32", callbacks=[callback])
+    epochs = stop_at or 4
+    assert len(result.epoch_losses) == epochs and len(result.history) == 3 * epochs
+    assert len(evaluated) == (0 if stop_at else 1)  # only the last epoch is evaluated separately
+    level = _Level(result.config, _load(content, 48, "c"), [_load(style, 48, "s")], None, 1.0)
+    for image, loss in seen:  # each reported loss is the float32 objective of the reported image
+        assert loss == pytest.approx(float(level.objective(image[None])), rel=1e-5)
+    np.testing.assert_array_equal(result.image, seen[-1][0])
+
+
+def test_fused_adam_is_keras_adam():
+    import tensorflow as tf
+
+    from stx_tf.nst.optimisers import FusedAdam
+
+    rng = np.random.default_rng(0)
+    start = rng.uniform(size=(1, 5, 4, 3)).astype(np.float32)
+    ours, theirs = keras.Variable(start), keras.Variable(start)
+    schedule = keras.optimizers.schedules.CosineDecay(0.05, decay_steps=4, alpha=0.1)
+    fused = FusedAdam(ours, schedule, beta_1=0.95, beta_2=0.99, epsilon=0.1)
+    reference = keras.optimizers.Adam(schedule, beta_1=0.95, beta_2=0.99, epsilon=0.1)
+    for _ in range(5):
+        grad = tf.constant(rng.normal(size=start.shape).astype(np.float32))
+        fused.apply(grad)
+        reference.apply([grad], [theirs])
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6, atol=1e-7)
+    assert int(fused.iterations.numpy()) == 5
+    assert float(fused.learning_rate) == pytest.approx(0.005, rel=1e-5)

@@ -53,20 +53,70 @@ def adam_runner(objective: StyleObjective, variable, cfg: StylizeConfig, total_s
             decay_steps=max(1, int(total_steps or cfg.epochs * cfg.steps_per_epoch)),
             alpha=cfg.final_lr_fraction,
         )
-    optimizer = keras.optimizers.Adam(
-        learning_rate=learning_rate, beta_1=cfg.beta_1, beta_2=cfg.beta_2, epsilon=cfg.epsilon
-    )
-    optimizer.build([variable])
+    optimizer = FusedAdam(variable, learning_rate, cfg.beta_1, cfg.beta_2, cfg.epsilon)
 
     def step():
         loss, grad = _loss_and_gradient_of(objective, variable)
-        optimizer.apply([grad], [variable])
+        optimizer.apply(grad)
         variable.assign(ops.clip(variable.value, 0.0, 1.0))
         return loss
 
     run = _compiled_loop(step, cfg.jit_compile)
     run.optimizer = optimizer  # its learning_rate is the scheduled rate of the next step
     return run
+
+
+class FusedAdam:
+    """Adam (Kingma & Ba, https://arxiv.org/abs/1412.6980) on one variable with TensorFlow's fused kernel.
+
+    The maths of ``keras.optimizers.Adam`` (bias correction folded into the rate, ``epsilon`` added to
+    ``sqrt(v)``), as one ``ResourceApplyAdam`` pass over the pixels instead of Keras' several elementwise
+    ops (half the time of the update on CPU; the Gatys step updates a whole image every step).
+
+    Args:
+        variable: the ``keras.Variable`` to update.
+        learning_rate: a float or a schedule ``f(iterations) -> rate``.
+        beta_1, beta_2, epsilon: Adam's constants.
+    """
+
+    def __init__(self, variable, learning_rate, beta_1: float, beta_2: float, epsilon: float):
+        import tensorflow as tf
+
+        self.variable = variable
+        self.schedule = learning_rate
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+        self.iterations = tf.Variable(0, dtype=tf.int64, trainable=False, name="iterations")
+        self.momentum = tf.Variable(tf.zeros(variable.shape, tf.float32), trainable=False, name="momentum")
+        self.velocity = tf.Variable(tf.zeros(variable.shape, tf.float32), trainable=False, name="velocity")
+
+    @property
+    def learning_rate(self):
+        """The rate of the next step (a float32 tensor)."""
+        import tensorflow as tf
+
+        rate = self.schedule(self.iterations) if callable(self.schedule) else self.schedule
+        return tf.cast(rate, tf.float32)
+
+    def apply(self, grad) -> None:
+        """One Adam step of ``variable`` along ``grad``."""
+        import tensorflow as tf
+
+        rate = self.learning_rate
+        t = tf.cast(self.iterations + 1, tf.float32)
+        beta_1, beta_2 = tf.constant(self.beta_1, tf.float32), tf.constant(self.beta_2, tf.float32)
+        tf.raw_ops.ResourceApplyAdam(
+            var=self.variable.value.handle,
+            m=self.momentum.handle,
+            v=self.velocity.handle,
+            beta1_power=tf.pow(beta_1, t),
+            beta2_power=tf.pow(beta_2, t),
+            lr=rate,
+            beta1=beta_1,
+            beta2=beta_2,
+            epsilon=tf.constant(self.epsilon, tf.float32),
+            grad=tf.cast(grad, tf.float32),
+        )
+        self.iterations.assign_add(1)
 
 
 def lbfgs_runner(objective: StyleObjective, variable, cfg: StylizeConfig, total_steps: int | None = None):

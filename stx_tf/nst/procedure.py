@@ -303,31 +303,57 @@ def _optimise(
 ):
     """Run ``len(epochs)`` epochs of ``epochs[i]`` steps at one scale; returns ``(x, stopped)``.
 
-    At the final scale each epoch's loss and frame are recorded and the callbacks run.
+    At the final scale each epoch's loss and frame are recorded and the callbacks run. The loss of an
+    epoch's image is the float32 objective: with float32 steps it is the loss the next step computes
+    before its update (the same function, to rounding: no extra forward pass per epoch; the next epoch's
+    first step runs alone so that stopping there costs one step, which is then not counted); with
+    bfloat16 steps, and after the last epoch, it is evaluated separately.
     """
     import tensorflow as tf
 
     objective = level.objective
     variable = keras.Variable(x[None], dtype="float32", trainable=True, name="stylized")
     run = RUNNERS[cfg.optimizer](objective, variable, cfg, total_steps=sum(epochs))
-    evaluate = tf.function(objective.__call__, autograph=False)  # the float32 loss after each epoch, compiled once
+    evaluate = tf.function(objective.__call__, autograph=False)  # compiled once
+    from_next_step = final and cfg.precision == "float32"
+    pending = None  # (epoch, image) of the epoch whose loss the next step reports
+    last_good = level.to_rgb(x)
+
+    def record(epoch, image, loss) -> bool:  # True: a callback stops the run
+        rgb = level.to_rgb(image)
+        epoch_losses.append(loss)
+        frames.append((rgb * 255.0 + 0.5).astype(np.uint8))
+        return any([cb.on_epoch_end(epoch, rgb, loss) for cb in callbacks])
+
     for epoch, steps in enumerate(epochs, start=1):
-        last_good = level.to_rgb(x)
         done = 0
         while done < steps:
-            n = min(cfg.steps_per_call, steps - done)
+            n = 1 if pending is not None else min(cfg.steps_per_call, steps - done)
             chunk = ops.convert_to_numpy(run(ops.convert_to_tensor(n, "int32"))).tolist()
             _check_finite(chunk, len(progress.history), cfg, last_good)
             progress.add(chunk)
             done += n
+            if pending is not None:  # chunk[0]: the loss of the previous epoch's image
+                (previous, image), pending = pending, None
+                last_good = level.to_rgb(image)
+                if record(previous, image, chunk[0]):
+                    progress.history.pop()  # that step's update is not in the returned image
+                    return image, True
         x = ops.convert_to_numpy(variable.value)[0]
         if not final:
+            last_good = level.to_rgb(x)
             continue
-        loss = float(evaluate(ops.convert_to_tensor(x[None])))
+        if from_next_step and epoch < len(epochs):
+            pending = (epoch, x)
+            continue
+        loss = _epoch_loss(evaluate, x)
         _check_finite([loss], len(progress.history), cfg, last_good)
-        rgb = level.to_rgb(x)
-        epoch_losses.append(loss)
-        frames.append((rgb * 255.0 + 0.5).astype(np.uint8))
-        if any([cb.on_epoch_end(epoch, rgb, loss) for cb in callbacks]):
+        last_good = level.to_rgb(x)
+        if record(epoch, x, loss):
             return x, True
     return x, False
+
+
+def _epoch_loss(evaluate, image: np.ndarray) -> float:
+    """The float32 objective of ``image`` (``(H, W, C)``), evaluated separately."""
+    return float(evaluate(ops.convert_to_tensor(image[None])))
