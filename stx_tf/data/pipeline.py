@@ -3,43 +3,35 @@ pairing two domains (photos and paintings) for unpaired training."""
 
 from __future__ import annotations
 
-import os
-
 import tensorflow as tf
 
 AUTOTUNE = tf.data.AUTOTUNE
 
 
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+def pipeline_options(autotune: bool = False) -> tf.data.Options:
+    """``tf.data`` options for the pipelines: tf.data's autotuner off unless asked for.
 
+    Without the autotuner every ``AUTOTUNE`` parallelism is the number of cores (the autotuner's own
+    ceiling) and prefetch buffers still grow on demand. Why off:
 
-def pipeline_options(autotune: bool | None = None) -> tf.data.Options:
-    """``tf.data`` options for the training pipelines.
+    * deleting an autotuned iterator waits for the autotuner's thread, whose sleep between optimisations
+      grows to about a minute: Keras ``fit`` returned ~24 s after its last step (after a minute of
+      training, on 2 cores; the same with each of tf.data's autotune algorithms), a 7,038-photo export sat
+      idle ~60 s after its last batch (``benchmarks/README.md``). Off, the iterator closes at once.
+    * on 2 cores (Colab's free tier, this project's CI) the autotuner ran about 4 epochs in 10 on a single
+      core (1,230 instead of 2,100+ images/s, ``benchmarks/bench_data.py``).
 
     Args:
-        autotune: tf.data's autotuner (parallelism and buffer sizes). ``None``: on, except on machines
-            with at most 2 cores (Colab's free tier, this project's CI), where we measured it running
-            about 4 epochs in 10 on a single core (1,230 instead of 2,100+ images/s, ``benchmarks/bench_data.py``);
-            without it every ``AUTOTUNE`` parallelism is the number of cores, and every epoch used both.
+        autotune: turn tf.data's autotuner on.
     """
     options = tf.data.Options()
-    options.autotune.enabled = _cores() > 2 if autotune is None else bool(autotune)
+    options.autotune.enabled = bool(autotune)
     return options
 
 
 def one_pass(ds: tf.data.Dataset) -> tf.data.Dataset:
-    """``ds`` for a single pass read to its end or left early (export, features, scoring), with the autotuner
-    off (every ``AUTOTUNE`` parallelism is then the number of cores).
-
-    Why: after a few minutes of iteration, deleting an autotuned iterator waits for the autotuner's
-    thread, whose sleep between optimisations has grown to about a minute: a 7,038-photo export sat idle
-    for ~60 s after its last batch in some runs, and a toy pipeline iterated for 150 s took 52 s to close
-    (``benchmarks/README.md``). Without the autotuner the iterator closes at once.
-    """
+    """``ds`` for a single pass read to its end or left early (export, features, scoring): the autotuner
+    off whatever the dataset's options said (see :func:`pipeline_options`), so the iterator closes at once."""
     return ds.with_options(pipeline_options(autotune=False))
 
 
@@ -53,7 +45,7 @@ def make_pipeline(
     drop_remainder: bool = True,
     shuffle_buffer: int = 2048,
     seed: int | None = None,
-    autotune: bool | None = None,
+    autotune: bool = False,
 ) -> tf.data.Dataset:
     """Cache → shuffle → repeat → augment (parallel) → batch → prefetch.
 
@@ -67,7 +59,7 @@ def make_pipeline(
         drop_remainder: static batch shapes (needed on TPU).
         shuffle_buffer: shuffle buffer size.
         seed: shuffle seed.
-        autotune: tf.data's autotuner (default: :func:`pipeline_options`).
+        autotune: tf.data's autotuner (default off: :func:`pipeline_options`).
     """
     if cache:
         ds = ds.cache(cache if isinstance(cache, str) else "")
@@ -103,7 +95,7 @@ def pair_domains(
     shuffle: bool = True,
     seed: int | None = None,
     skip_errors: bool = False,
-    autotune: bool | None = None,
+    autotune: bool = False,
 ) -> tuple[tf.data.Dataset, int]:
     """Zip two unpaired domains so that one epoch covers every image of the LARGER one.
 
@@ -121,7 +113,7 @@ def pair_domains(
         seed: shuffle seed.
         skip_errors: drop images the augmentation cannot decode (encoded inputs with a corrupt body),
             with a logged warning, instead of failing.
-        autotune: tf.data's autotuner (default: :func:`pipeline_options`).
+        autotune: tf.data's autotuner (default off: :func:`pipeline_options`).
 
     Returns:
         ``(dataset of (a_batch, b_batch), steps_per_epoch)``; the dataset is finite (one epoch).
