@@ -15,11 +15,11 @@ def pipeline_options(autotune: bool = False) -> tf.data.Options:
     ceiling) and prefetch buffers still grow on demand. Why off:
 
     * deleting an autotuned iterator waits for the autotuner's thread, whose sleep between optimisations
-      grows to about a minute: Keras ``fit`` returned ~24 s after its last step (after a minute of
-      training, on 2 cores; the same with each of tf.data's autotune algorithms), a 7,038-photo export sat
-      idle ~60 s after its last batch (``benchmarks/README.md``). Off, the iterator closes at once.
-    * on 2 cores (Colab's free tier, this project's CI) the autotuner ran about 4 epochs in 10 on a single
-      core (1,230 instead of 2,100+ images/s, ``benchmarks/bench_data.py``).
+      grows to about a minute: Keras ``fit`` returns long after its last step and an export sits idle after
+      its last batch (with every tf.data autotune algorithm). Off, the iterator closes at once.
+    * on 2 cores (Colab's free tier, this project's CI) the autotuner ran some epochs on a single core.
+
+    Measured in ``benchmarks/README.md`` ("Ordinary CPUs") and ``benchmarks/bench_data.py``.
 
     Args:
         autotune: turn tf.data's autotuner on.

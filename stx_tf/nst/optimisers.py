@@ -71,7 +71,7 @@ class FusedAdam:
 
     The maths of ``keras.optimizers.Adam`` (bias correction folded into the rate, ``epsilon`` added to
     ``sqrt(v)``), as one ``ResourceApplyAdam`` pass over the pixels instead of Keras' several elementwise
-    ops (half the time of the update on CPU; the Gatys step updates a whole image every step).
+    ops: the Gatys step updates a whole image every step (timings in ``benchmarks/README.md``).
 
     Args:
         variable: the ``keras.Variable`` to update.
